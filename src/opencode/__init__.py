@@ -1,0 +1,3 @@
+"""opencode: an AI coding assistant whose conversations survive anything."""
+
+__version__ = "0.1.0"

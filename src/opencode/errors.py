@@ -1,0 +1,11 @@
+"""The one base class every library error derives from.
+
+The CLI catches ``OpencodeError`` at its edge and turns it into one line on stderr and an
+exit code; the library itself never prints.
+"""
+
+from __future__ import annotations
+
+
+class OpencodeError(Exception):
+    """Base class for every error the opencode library raises on purpose."""

@@ -1,0 +1,56 @@
+"""Every test runs against its own HOME, data and config folders; singletons start fresh."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.load_profile("default")
+
+
+def _reset_singletons() -> None:
+    manager_mod = sys.modules.get("opencode.sessions.manager")
+    if manager_mod is not None:
+        manager_mod.SessionManager.reset_instance()
+    registry_mod = sys.modules.get("opencode.hooks.registry")
+    if registry_mod is not None:
+        registry_mod.HookRegistry.reset_instance()
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point HOME, XDG and opencode folders at tmp_path so no test touches the real home."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_STATE_HOME", ".local/state"),
+    ):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("OPENCODE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("OPENCODE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    for var in ("OPENCODE_MODEL", "OPENCODE_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    _reset_singletons()
+    yield tmp_path
+    _reset_singletons()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """The data root the isolated environment points at."""
+    return Path(os.environ["OPENCODE_DATA_DIR"])
