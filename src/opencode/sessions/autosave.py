@@ -1,0 +1,51 @@
+"""Background auto-save that works in plain scripts and asyncio programs alike.
+
+A daemon thread (not an asyncio task) so it runs whether or not an event loop exists, and so
+interpreter exit never waits for it; the manager saves on exit itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+
+class AutoSaver:
+    """Calls ``save`` every ``interval`` seconds until stopped."""
+
+    def __init__(self, save: Callable[[], None], interval: float) -> None:
+        self._save = save
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the background thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the background thread (once)."""
+        if self.running or self.interval <= 0:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="opencode-autosave", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and wait briefly for a save in progress."""
+        self._stop.set()
+        thread = self._thread
+        self._thread = None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self._save()
+            except Exception as exc:  # a failed auto-save must not kill the thread
+                logger.warning("auto-save failed: %s", exc)

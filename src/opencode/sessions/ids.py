@@ -1,0 +1,42 @@
+"""Session ids: generated as UUID4, validated before any path is built from them."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Final
+
+from opencode.sessions.errors import InvalidSessionIdError
+
+SESSION_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# Names the storage folder uses for its own files; an id must never map onto them.
+RESERVED_IDS: Final = frozenset({"index"})
+
+
+def new_session_id() -> str:
+    """A fresh, globally unique session id."""
+    return str(uuid.uuid4())
+
+
+def is_valid_session_id(session_id: object) -> bool:
+    """True when ``session_id`` is safe to use as a file name in the storage folder."""
+    return (
+        isinstance(session_id, str)
+        and SESSION_ID_PATTERN.fullmatch(session_id) is not None
+        and ".." not in session_id
+        and session_id.lower() not in RESERVED_IDS
+    )
+
+
+def validate_session_id(session_id: object) -> str:
+    """Return ``session_id`` unchanged, or raise ``InvalidSessionIdError`` saying why not."""
+    if is_valid_session_id(session_id):
+        assert isinstance(session_id, str)
+        return session_id
+    shown = repr(session_id)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise InvalidSessionIdError(
+        f"invalid session id {shown}: use letters, digits, '.', '_' or '-' "
+        "(at most 128, starting with a letter or digit, no '..')"
+    )

@@ -1,0 +1,107 @@
+"""Cross-process locks: one writer per session, and serialised index updates.
+
+Both use ``filelock`` (``fcntl.flock`` on Unix), which the operating system releases when a
+process dies, so a crash never leaves a session locked forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Final
+
+from filelock import FileLock, Timeout
+
+from opencode.sessions.errors import SessionLockedError, SessionStorageError
+from opencode.sessions.fileio import PRIVATE_FILE_MODE, atomic_write, storage_error
+
+INDEX_LOCK_TIMEOUT: Final = 30.0
+
+
+class SessionWriterLock:
+    """The right to write one session, held from create/resume until close.
+
+    The holder's pid goes into a side file (``filelock`` truncates the lock file itself on
+    every attempt), so a refused process can say who has the session.
+    """
+
+    def __init__(self, session_id: str, lock_path: Path, owner_path: Path) -> None:
+        self.session_id = session_id
+        self.lock_path = lock_path
+        self.owner_path = owner_path
+        self._lock = FileLock(lock_path, timeout=0, mode=PRIVATE_FILE_MODE, thread_local=False)
+
+    @property
+    def is_held(self) -> bool:
+        """True while this object holds the lock."""
+        return self._lock.is_locked
+
+    def acquire(self) -> None:
+        """Take the lock or raise ``SessionLockedError`` naming the holder's pid."""
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise SessionLockedError(self.session_id, self._owner_pid()) from None
+        except OSError as exc:
+            raise storage_error(f"cannot lock session {self.session_id}", exc) from exc
+        with contextlib.suppress(SessionStorageError):
+            atomic_write(self.owner_path, f"{os.getpid()}\n".encode())
+
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it; never raises for a held lock."""
+        try:
+            self.acquire()
+        except SessionLockedError:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give the lock back (idempotent), leaving no lock files behind.
+
+        The files go while the lock is still held: a process racing us for a just-closed
+        session then locks a fresh file, and ``filelock`` retries on an unlinked inode.
+        """
+        if not self._lock.is_locked:
+            return
+        for path in (self.owner_path, self.lock_path):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        self._lock.release(force=True)
+
+    def _owner_pid(self) -> int | None:
+        try:
+            return int(self.owner_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+
+def index_lock(lock_path: Path) -> FileLock:
+    """The lock serialising read-modify-write of ``index.json`` across processes."""
+    return FileLock(
+        lock_path, timeout=INDEX_LOCK_TIMEOUT, mode=PRIVATE_FILE_MODE, thread_local=False
+    )
+
+
+def locked_index(lock_path: Path) -> contextlib.AbstractContextManager[object]:
+    """Context manager holding the index lock, with a clear error if it cannot be had."""
+    return _IndexLockContext(index_lock(lock_path))
+
+
+class _IndexLockContext(contextlib.AbstractContextManager[object]):
+    def __init__(self, lock: FileLock) -> None:
+        self._lock = lock
+
+    def __enter__(self) -> object:
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise SessionStorageError(
+                f"timed out after {INDEX_LOCK_TIMEOUT:.0f}s waiting for {self._lock.lock_file}"
+            ) from None
+        except OSError as exc:
+            raise storage_error(f"cannot lock {self._lock.lock_file}", exc) from exc
+        return self._lock
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()

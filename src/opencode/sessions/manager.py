@@ -1,0 +1,560 @@
+"""The session manager: the one object a program talks to about "the current session".
+
+It owns the current session's writer lock and journal, keeps the index in step on structural
+changes only (create, compaction, title, tags, delete), auto-saves in the background, and
+announces lifecycle events to in-process callbacks and to the user's configured shell hooks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Final
+
+import orjson
+
+from opencode.sessions import titles
+from opencode.sessions.autosave import AutoSaver
+from opencode.sessions.errors import SessionNotFoundError
+from opencode.sessions.ids import validate_session_id
+from opencode.sessions.index import SessionIndex, normalize_dir
+from opencode.sessions.journal import (
+    OP_MESSAGE,
+    OP_SET,
+    OP_TOOL,
+    OP_USAGE,
+    SessionJournal,
+    apply_record,
+    make_record,
+)
+from opencode.sessions.locks import SessionWriterLock
+from opencode.sessions.models import Session, SessionMessage, SessionSummary, ToolInvocation
+from opencode.sessions.storage import SessionStorage
+
+logger = logging.getLogger(__name__)
+
+SESSION_EVENTS: Final = ("session:start", "session:end", "session:message", "session:save")
+# Past this size the journal is folded into the snapshot, bounding replay time on resume.
+DEFAULT_COMPACT_JOURNAL_BYTES: Final = 1024 * 1024
+
+SessionCallback = Callable[..., Any]
+
+_live_managers: weakref.WeakSet[SessionManager] = weakref.WeakSet()
+_atexit_registered = False
+
+
+def _save_all_at_exit() -> None:
+    """A normal interpreter exit saves every manager's current session."""
+    for manager in list(_live_managers):
+        manager._save_at_exit()
+
+
+class SessionManager:
+    """Creates, resumes, records into, saves and closes sessions; one current at a time."""
+
+    _instance: ClassVar[SessionManager | None] = None
+    _instance_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        storage: SessionStorage | None = None,
+        auto_save_interval: float = 60.0,
+        *,
+        durable_appends: bool = True,
+        compact_journal_bytes: int = DEFAULT_COMPACT_JOURNAL_BYTES,
+        fire_shell_hooks: bool = True,
+    ) -> None:
+        self.storage = storage if storage is not None else SessionStorage()
+        self.index = SessionIndex(self.storage)
+        self.auto_save_interval = auto_save_interval
+        self.durable_appends = durable_appends
+        self.compact_journal_bytes = compact_journal_bytes
+        self.fire_shell_hooks = fire_shell_hooks
+        self._current: Session | None = None
+        self._journal: SessionJournal | None = None
+        self._writer_lock: SessionWriterLock | None = None
+        self._unsaved = False
+        self._saved_metadata = b""
+        self._callbacks: dict[str, list[SessionCallback]] = {event: [] for event in SESSION_EVENTS}
+        self._lock = threading.RLock()
+        self._autosaver = AutoSaver(self._autosave_tick, auto_save_interval)
+        _register_for_exit(self)
+
+    # -- singleton ----------------------------------------------------------------------------
+
+    @classmethod
+    def get_instance(
+        cls, storage: SessionStorage | None = None, auto_save_interval: float = 60.0
+    ) -> SessionManager:
+        """The process-wide manager, created on first use."""
+        with cls._instance_lock:
+            if cls._instance is None:
+                cls._instance = cls(storage=storage, auto_save_interval=auto_save_interval)
+            return cls._instance
+
+    @classmethod
+    def reset_instance(cls) -> None:
+        """Close the process-wide manager's session and forget the manager (tests, embedding)."""
+        with cls._instance_lock:
+            instance, cls._instance = cls._instance, None
+        if instance is not None:
+            instance.close()
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def has_current(self) -> bool:
+        """True while a session is open."""
+        return self._current is not None
+
+    @property
+    def current_session(self) -> Session | None:
+        """The open session, if any."""
+        return self._current
+
+    @property
+    def is_dirty(self) -> bool:
+        """True when the current session has changes its snapshot does not hold yet."""
+        session = self._current
+        if session is None:
+            return False
+        return self._unsaved or _fingerprint(session.metadata) != self._saved_metadata
+
+    def _require_current(self) -> Session:
+        if self._current is None:
+            raise ValueError("no current session: create() or resume() one first")
+        return self._current
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def create(
+        self,
+        title: str = "",
+        working_dir: str | os.PathLike[str] | None = None,
+        model: str | None = None,
+        tags: list[str] | None = None,
+    ) -> Session:
+        """Start a new session (saving and releasing the current one first) and make it current."""
+        session = Session(
+            title=titles.clean_title(title or ""),
+            working_dir=normalize_dir(working_dir if working_dir is not None else _cwd()),
+            model=model,
+            tags=titles.clean_tags(tags),
+        )
+        with self._lock:
+            self.close()
+            lock = self.storage.writer_lock(session.id)
+            lock.acquire()
+            try:
+                self.storage.save(session)
+                self._activate(session, lock)
+            except BaseException:
+                lock.release()
+                raise
+            self._index_now(session)
+        self._emit("session:start", session)
+        return session
+
+    def resume(self, session_id: str) -> Session:
+        """Make ``session_id`` current, taking its writer lock (refused if open elsewhere)."""
+        validate_session_id(session_id)
+        with self._lock:
+            current = self._current
+            if current is not None and current.id == session_id:
+                return current
+            lock = self.storage.writer_lock(session_id)
+            lock.acquire()
+            try:
+                session = self.storage.load(session_id)
+                self.close()
+                self._activate(session, lock)
+            except BaseException:
+                lock.release()
+                raise
+            assert self._journal is not None
+            if self._journal.size > 0:
+                self._compact()  # recovered journal records: fold them in and fix the index
+        self._emit("session:start", session)
+        return session
+
+    def resume_latest(self) -> Session | None:
+        """Resume the most recently updated session; None when there are none."""
+        self.index.refresh()
+        recent = self.index.get_recent(1)
+        return self.resume(recent[0].id) if recent else None
+
+    def resume_or_create(
+        self,
+        working_dir: str | os.PathLike[str] | None = None,
+        model: str | None = None,
+        title: str = "",
+        tags: list[str] | None = None,
+    ) -> Session:
+        """Resume the latest session started in ``working_dir`` (default: cwd), else create one."""
+        folder = normalize_dir(working_dir if working_dir is not None else _cwd())
+        self.index.refresh()
+        found = self.index.list(working_dir=folder, limit=1)
+        if not found:
+            return self.create(title=title, working_dir=folder, model=model, tags=tags)
+        session = self.resume(found[0].id)
+        if model is not None and session.model != model:
+            self._set_fields({"model": model})
+        return session
+
+    def save(self) -> bool:
+        """Write the current session's snapshot now; False when there is no current session."""
+        with self._lock:
+            session = self._current
+            if session is None:
+                return False
+            self._compact()
+        self._emit("session:save", session)
+        return True
+
+    def close(self) -> None:
+        """Save the current session, announce its end and release it."""
+        with self._lock:
+            session = self._current
+            if session is None:
+                return
+            try:
+                self._compact()
+                self._emit("session:end", session)
+            finally:
+                self._deactivate()
+
+    def delete(self, session_id: str) -> bool:
+        """Delete a session and its files; False when it does not exist.
+
+        Refuses (``SessionLockedError``) a session another process has open.
+        """
+        validate_session_id(session_id)
+        with self._lock:
+            current = self._current
+            if current is not None and current.id == session_id:
+                self._deactivate()
+                deleted = self.storage.delete(session_id)
+            elif not self.storage.exists(session_id):
+                deleted = self.storage.delete(session_id)
+            else:
+                lock = self.storage.writer_lock(session_id)
+                lock.acquire()
+                try:
+                    deleted = self.storage.delete(session_id)
+                finally:
+                    lock.release()
+            if self.index.remove(session_id) or deleted:
+                self.index.save_if_dirty()
+        return deleted
+
+    def _activate(self, session: Session, lock: SessionWriterLock) -> None:
+        self._journal = self.storage.open_journal(session.id, durable=self.durable_appends)
+        self._writer_lock = lock
+        self._current = session
+        self._unsaved = False
+        self._saved_metadata = _fingerprint(session.metadata)
+        self._autosaver.start()
+
+    def _deactivate(self) -> None:
+        self._autosaver.stop()
+        if self._journal is not None:
+            self._journal.close()
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+        self._current = None
+        self._journal = None
+        self._writer_lock = None
+        self._unsaved = False
+
+    def _compact(self) -> None:
+        """Fold the journal into a fresh snapshot and refresh the index entry."""
+        session = self._require_current()
+        self.storage.save(session, self._journal)
+        self._unsaved = False
+        self._saved_metadata = _fingerprint(session.metadata)
+        self._index_now(session)
+
+    def _index_now(self, session: Session) -> None:
+        self.index.update(session)
+        self.index.save_if_dirty()
+
+    def _autosave_tick(self) -> None:
+        with self._lock:
+            if not self.is_dirty:
+                return
+        self.save()
+
+    def _save_at_exit(self) -> None:
+        if not self._lock.acquire(timeout=5.0):
+            return
+        try:
+            if self._current is not None and self.is_dirty:
+                self._compact()
+        except Exception as exc:
+            logger.warning("could not save session at exit: %s", exc)
+        finally:
+            self._lock.release()
+
+    # -- listing ------------------------------------------------------------------------------
+
+    def list_sessions(
+        self,
+        limit: int | None = None,
+        offset: int = 0,
+        sort_by: str = "updated_at",
+        descending: bool = True,
+        tags: Iterable[str] | None = None,
+        search: str | None = None,
+        working_dir: str | os.PathLike[str] | None = None,
+    ) -> list[SessionSummary]:
+        """Summaries from the index, freshly read so other processes' sessions show up."""
+        self.index.refresh()
+        return self.index.list(
+            limit=limit,
+            offset=offset,
+            sort_by=sort_by,
+            descending=descending,
+            tags=tags,
+            search=search,
+            working_dir=working_dir,
+        )
+
+    def get_session(self, session_id: str) -> Session | None:
+        """The current session if it has that id, else the stored one; None if missing."""
+        current = self._current
+        if current is not None and current.id == session_id:
+            return current
+        return self.storage.load_or_none(session_id)
+
+    # -- recording ----------------------------------------------------------------------------
+
+    def _record(self, op: str, payload: Mapping[str, Any]) -> Session:
+        """Journal one change durably, then apply it to the in-memory session."""
+        session = self._require_current()
+        assert self._journal is not None
+        record = make_record(session, op, payload)
+        self._journal.append([record])
+        apply_record(session, record)
+        self._unsaved = True
+        if self._journal.size >= self.compact_journal_bytes:
+            self._compact()
+        return session
+
+    def add_message(
+        self,
+        role: str,
+        content: str = "",
+        *,
+        tool_calls: list[dict[str, Any]] | None = None,
+        tool_call_id: str | None = None,
+        name: str | None = None,
+    ) -> SessionMessage:
+        """Append a message to the current session; on disk before this returns.
+
+        The first user message names an untitled session.
+        """
+        if not isinstance(role, str) or not role:
+            raise ValueError("role must be a non-empty string")
+        if not isinstance(content, str):
+            raise ValueError("content must be a string")
+        message = SessionMessage(
+            role=role, content=content, tool_calls=tool_calls, tool_call_id=tool_call_id, name=name
+        )
+        with self._lock:
+            session = self._record(OP_MESSAGE, {"message": message.to_dict()})
+            stored = session.messages[-1]
+            if role == "user" and not session.title:
+                self._set_fields({"title": titles.generate_title(session)})
+        self._emit("session:message", session, stored)
+        return stored
+
+    def record_tool_call(
+        self,
+        tool_name: str,
+        arguments: dict[str, Any] | None = None,
+        result: Any = None,
+        duration: float = 0.0,
+        success: bool = True,
+        error: str | None = None,
+    ) -> ToolInvocation:
+        """Record one tool run in the current session's tool history."""
+        invocation = ToolInvocation(
+            tool_name=tool_name,
+            arguments=dict(arguments or {}),
+            result=result,
+            duration=float(duration),
+            success=bool(success),
+            error=error,
+        )
+        with self._lock:
+            session = self._record(OP_TOOL, {"tool": invocation.to_dict()})
+            return session.tool_history[-1]
+
+    def update_usage(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        """Add a model call's reported token usage to the current session."""
+        for label, value in (
+            ("prompt_tokens", prompt_tokens),
+            ("completion_tokens", completion_tokens),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{label} must be a non-negative integer, got {value!r}")
+        with self._lock:
+            self._record(
+                OP_USAGE, {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+            )
+
+    # -- titles, tags -------------------------------------------------------------------------
+
+    def generate_title(self, session: Session | None = None) -> str:
+        """A title from the first user message (at most 50 characters)."""
+        return titles.generate_title(session if session is not None else self._require_current())
+
+    def set_title(self, title: str) -> None:
+        """Rename the current session."""
+        cleaned = titles.clean_title(title)
+        with self._lock:
+            self._set_fields({"title": cleaned})
+
+    def add_tag(self, tag: str) -> bool:
+        """Tag the current session; False when it already had the tag."""
+        cleaned = titles.clean_tag(tag)
+        with self._lock:
+            session = self._require_current()
+            if cleaned in session.tags:
+                return False
+            self._set_fields({"tags": [*session.tags, cleaned]})
+            return True
+
+    def remove_tag(self, tag: str) -> bool:
+        """Remove a tag from the current session; False when it did not have it."""
+        with self._lock:
+            session = self._require_current()
+            if tag not in session.tags:
+                return False
+            self._set_fields({"tags": [t for t in session.tags if t != tag]})
+            return True
+
+    def _set_fields(self, fields: Mapping[str, Any]) -> None:
+        """A structural change: journal it and update the index right away."""
+        session = self._record(OP_SET, {"fields": dict(fields)})
+        self._index_now(session)
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | None = None,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+    ) -> Session:
+        """Retitle or retag any session, current or not, under its writer lock."""
+        new_title = None if title is None else titles.clean_title(title)
+        adding = titles.clean_tags(list(add_tags))
+        removing = set(remove_tags)
+        with self._lock:
+            current = self._current
+            if current is not None and current.id == session_id:
+                tags = [t for t in current.tags if t not in removing]
+                tags += [t for t in adding if t not in tags]
+                fields: dict[str, Any] = {"tags": tags}
+                if new_title is not None:
+                    fields["title"] = new_title
+                self._set_fields(fields)
+                return current
+            validate_session_id(session_id)
+            if not self.storage.exists(session_id):
+                raise SessionNotFoundError(session_id)
+            lock = self.storage.writer_lock(session_id)
+            lock.acquire()
+            try:
+                session = self.storage.load(session_id)
+                if new_title is not None:
+                    session.title = new_title
+                session.tags = [t for t in session.tags if t not in removing]
+                session.tags += [t for t in adding if t not in session.tags]
+                session.touch()
+                self.storage.save(session)
+                self._index_now(session)
+            finally:
+                lock.release()
+            return session
+
+    # -- events -------------------------------------------------------------------------------
+
+    def register_hook(self, event: str, callback: SessionCallback) -> None:
+        """Call ``callback`` on ``event`` (``session:start|end|message|save``)."""
+        self._callbacks[_check_event(event)].append(callback)
+
+    def unregister_hook(self, event: str, callback: SessionCallback) -> bool:
+        """Stop calling ``callback`` on ``event``; False when it was not registered."""
+        callbacks = self._callbacks[_check_event(event)]
+        if callback in callbacks:
+            callbacks.remove(callback)
+            return True
+        return False
+
+    def _emit(self, event: str, session: Session, message: SessionMessage | None = None) -> None:
+        """Tell callbacks and configured shell hooks; neither can break the session flow."""
+        args: tuple[Any, ...] = (session,) if message is None else (session, message)
+        for callback in list(self._callbacks[event]):
+            try:
+                callback(*args)
+            except Exception as exc:
+                logger.warning("%s callback %s failed: %s", event, _callable_name(callback), exc)
+        if self.fire_shell_hooks:
+            _dispatch_shell_hooks(event, session, message)
+
+
+def _dispatch_shell_hooks(event: str, session: Session, message: SessionMessage | None) -> None:
+    try:
+        from opencode.hooks import HookEvent, dispatch
+    except ImportError:  # pragma: no cover - the hooks package ships with opencode
+        return
+    data: dict[str, Any] = {}
+    if message is not None:
+        data = {"role": message.role, "message_id": message.id}
+    elif event == "session:end":
+        data = {"message_count": session.message_count, "total_tokens": session.total_tokens}
+    factory = getattr(HookEvent, event.replace(":", "_"))
+    try:
+        dispatch(factory(session.id, working_dir=session.working_dir, **data))
+    except Exception as exc:  # hooks must never break the session
+        logger.warning("could not run hooks for %s: %s", event, exc)
+
+
+def _check_event(event: str) -> str:
+    if event not in SESSION_EVENTS:
+        raise ValueError(
+            f"unknown session event {event!r}; expected one of {', '.join(SESSION_EVENTS)}"
+        )
+    return event
+
+
+def _callable_name(callback: SessionCallback) -> str:
+    return getattr(callback, "__qualname__", None) or repr(callback)
+
+
+def _fingerprint(metadata: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(metadata, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return repr(metadata).encode()
+
+
+def _cwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError:
+        return ""
+
+
+def _register_for_exit(manager: SessionManager) -> None:
+    global _atexit_registered
+    _live_managers.add(manager)
+    if not _atexit_registered:
+        atexit.register(_save_all_at_exit)
+        _atexit_registered = True

@@ -1,0 +1,347 @@
+"""The session data model: what a conversation is, independent of where it is stored.
+
+Field names and the ``to_dict`` layout follow the spec's file format (section 11) exactly;
+two extra top-level fields, ``version`` and ``journal_seq``, let a reader refuse files from a
+newer opencode and replay the append-only journal without applying a change twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from opencode.sessions.errors import SessionCorruptedError, SessionVersionError
+from opencode.sessions.ids import is_valid_session_id, new_session_id
+from opencode.sessions.validate import (
+    as_list,
+    as_object,
+    format_timestamp,
+    opt_bool,
+    opt_int,
+    opt_number,
+    opt_object,
+    opt_str,
+    req_str,
+    str_list,
+    str_or,
+    timestamp,
+    utc_now,
+)
+
+SESSION_FORMAT_VERSION: Final = 1
+
+
+def _default_working_dir() -> str:
+    try:
+        return os.getcwd()
+    except OSError:  # the current folder was deleted under us
+        return ""
+
+
+def _short_uid(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+@dataclass
+class SessionMessage:
+    """One chat message in the OpenAI shape (role, content, tool calls, tool results)."""
+
+    role: str
+    content: str = ""
+    id: str = field(default_factory=lambda: _short_uid("msg"))
+    timestamp: datetime = field(default_factory=utc_now)
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec's message object; optional fields appear only when set."""
+        data: dict[str, Any] = {"id": self.id, "role": self.role, "content": self.content}
+        if self.tool_calls is not None:
+            data["tool_calls"] = self.tool_calls
+        if self.tool_call_id is not None:
+            data["tool_call_id"] = self.tool_call_id
+        if self.name is not None:
+            data["name"] = self.name
+        data["timestamp"] = format_timestamp(self.timestamp)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "") -> SessionMessage:
+        """Build a message, raising ``SessionCorruptedError`` for anything malformed."""
+        data = as_object(data, where.rstrip(".") or "message")
+        tool_calls = data.get("tool_calls")
+        if tool_calls is not None:
+            calls = as_list(tool_calls, f"{where}tool_calls")
+            tool_calls = [
+                dict(as_object(c, f"{where}tool_calls[{i}]")) for i, c in enumerate(calls)
+            ]
+        return cls(
+            role=req_str(data, "role", where),
+            content=str_or(data, "content", where, ""),
+            id=str_or(data, "id", where, "") or _short_uid("msg"),
+            timestamp=timestamp(data, "timestamp", where, default=utc_now()),
+            tool_calls=tool_calls,
+            tool_call_id=opt_str(data, "tool_call_id", where),
+            name=opt_str(data, "name", where),
+        )
+
+
+@dataclass
+class ToolInvocation:
+    """A record of one tool run: what was asked, what came back, how long it took."""
+
+    tool_name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
+    id: str = field(default_factory=lambda: _short_uid("tool"))
+    timestamp: datetime = field(default_factory=utc_now)
+    duration: float = 0.0
+    success: bool = True
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec's ``tool_history`` entry."""
+        return {
+            "id": self.id,
+            "tool_name": self.tool_name,
+            "arguments": self.arguments,
+            "result": self.result,
+            "timestamp": format_timestamp(self.timestamp),
+            "duration": self.duration,
+            "success": self.success,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "") -> ToolInvocation:
+        """Build an invocation, raising ``SessionCorruptedError`` for anything malformed."""
+        data = as_object(data, where.rstrip(".") or "tool invocation")
+        return cls(
+            tool_name=req_str(data, "tool_name", where),
+            arguments=opt_object(data, "arguments", where),
+            result=data.get("result"),
+            id=str_or(data, "id", where, "") or _short_uid("tool"),
+            timestamp=timestamp(data, "timestamp", where, default=utc_now()),
+            duration=opt_number(data, "duration", where),
+            success=opt_bool(data, "success", where, True),
+            error=opt_str(data, "error", where),
+        )
+
+
+@dataclass
+class Session:
+    """A whole conversation with its tool history, token usage, tags and metadata."""
+
+    title: str = ""
+    working_dir: str = field(default_factory=_default_working_dir)
+    model: str | None = None
+    id: str = field(default_factory=new_session_id)
+    created_at: datetime = field(default_factory=utc_now)
+    updated_at: datetime = field(default_factory=utc_now)
+    messages: list[SessionMessage] = field(default_factory=list)
+    tool_history: list[ToolInvocation] = field(default_factory=list)
+    total_prompt_tokens: int = 0
+    total_completion_tokens: int = 0
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    journal_seq: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens over the whole session."""
+        return self.total_prompt_tokens + self.total_completion_tokens
+
+    @property
+    def message_count(self) -> int:
+        """How many messages the conversation holds."""
+        return len(self.messages)
+
+    def touch(self, when: datetime | None = None) -> None:
+        """Mark the session as changed now (or at ``when``)."""
+        self.updated_at = when or utc_now()
+
+    def add_message(self, message: SessionMessage) -> SessionMessage:
+        """Append ``message`` and return it."""
+        self.messages.append(message)
+        self.touch(message.timestamp)
+        return message
+
+    def add_message_from_dict(self, role: str, content: str = "", **fields: Any) -> SessionMessage:
+        """Build a message from keyword fields (``tool_calls``, ``tool_call_id``, ``name``)."""
+        return self.add_message(SessionMessage(role=role, content=content, **fields))
+
+    def add_tool_invocation(self, invocation: ToolInvocation) -> ToolInvocation:
+        """Append ``invocation`` to the tool history and return it."""
+        self.tool_history.append(invocation)
+        self.touch(invocation.timestamp)
+        return invocation
+
+    def record_tool_call(
+        self,
+        tool_name: str,
+        arguments: dict[str, Any] | None = None,
+        result: Any = None,
+        duration: float = 0.0,
+        success: bool = True,
+        error: str | None = None,
+    ) -> ToolInvocation:
+        """Record one tool run in the tool history."""
+        return self.add_tool_invocation(
+            ToolInvocation(
+                tool_name=tool_name,
+                arguments=dict(arguments or {}),
+                result=result,
+                duration=duration,
+                success=success,
+                error=error,
+            )
+        )
+
+    def update_usage(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        """Add one model call's token usage to the totals."""
+        for name, value in (
+            ("prompt_tokens", prompt_tokens),
+            ("completion_tokens", completion_tokens),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        self.total_prompt_tokens += prompt_tokens
+        self.total_completion_tokens += completion_tokens
+        self.touch()
+
+    def summary(self) -> SessionSummary:
+        """The index entry for this session."""
+        return SessionSummary(
+            id=self.id,
+            title=self.title,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            message_count=self.message_count,
+            total_tokens=self.total_tokens,
+            tags=list(self.tags),
+            working_dir=self.working_dir,
+            model=self.model,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec's session file object."""
+        return {
+            "version": SESSION_FORMAT_VERSION,
+            "id": self.id,
+            "title": self.title,
+            "created_at": format_timestamp(self.created_at),
+            "updated_at": format_timestamp(self.updated_at),
+            "working_dir": self.working_dir,
+            "model": self.model,
+            "messages": [m.to_dict() for m in self.messages],
+            "tool_history": [t.to_dict() for t in self.tool_history],
+            "total_prompt_tokens": self.total_prompt_tokens,
+            "total_completion_tokens": self.total_completion_tokens,
+            "tags": list(self.tags),
+            "metadata": self.metadata,
+            "journal_seq": self.journal_seq,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The session as JSON text (the file format when ``indent`` is 2)."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Session:
+        """Build a session, raising ``SessionCorruptedError`` for anything malformed."""
+        data = as_object(data, "session")
+        version = opt_int(data, "version", "", SESSION_FORMAT_VERSION)
+        if version > SESSION_FORMAT_VERSION:
+            raise SessionVersionError(
+                f"session format version {version} is newer than this opencode supports "
+                f"({SESSION_FORMAT_VERSION}); upgrade opencode"
+            )
+        session_id = req_str(data, "id", "")
+        if not is_valid_session_id(session_id):
+            raise SessionCorruptedError(
+                f"field 'id': {session_id[:40]!r} is not a valid session id"
+            )
+        created_at = timestamp(data, "created_at", "")
+        messages = as_list(data.get("messages", []), "messages")
+        tools = as_list(data.get("tool_history", []) or [], "tool_history")
+        return cls(
+            id=session_id,
+            title=str_or(data, "title", "", ""),
+            created_at=created_at,
+            updated_at=timestamp(data, "updated_at", "", default=created_at),
+            working_dir=str_or(data, "working_dir", "", ""),
+            model=opt_str(data, "model", ""),
+            messages=[
+                SessionMessage.from_dict(m, f"messages[{i}].") for i, m in enumerate(messages)
+            ],
+            tool_history=[
+                ToolInvocation.from_dict(t, f"tool_history[{i}].") for i, t in enumerate(tools)
+            ],
+            total_prompt_tokens=opt_int(data, "total_prompt_tokens", ""),
+            total_completion_tokens=opt_int(data, "total_completion_tokens", ""),
+            tags=str_list(data, "tags", ""),
+            metadata=opt_object(data, "metadata", ""),
+            journal_seq=opt_int(data, "journal_seq", ""),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Session:
+        """Parse JSON text, raising ``SessionCorruptedError`` when it is not a session."""
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SessionCorruptedError(f"not valid JSON ({exc})") from None
+        return cls.from_dict(data)
+
+
+@dataclass(slots=True)
+class SessionSummary:
+    """What the index knows about a session: enough to list it without opening its file."""
+
+    id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    message_count: int = 0
+    total_tokens: int = 0
+    tags: list[str] = field(default_factory=list)
+    working_dir: str = ""
+    model: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec's index entry (the id is the key around it, and repeated here)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "created_at": format_timestamp(self.created_at),
+            "updated_at": format_timestamp(self.updated_at),
+            "message_count": self.message_count,
+            "total_tokens": self.total_tokens,
+            "tags": list(self.tags),
+            "working_dir": self.working_dir,
+            "model": self.model,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], session_id: str | None = None) -> SessionSummary:
+        """Build a summary; ``session_id`` supplies the id when the dict is keyed by it."""
+        data = as_object(data, "summary")
+        sid = session_id if session_id is not None else req_str(data, "id", "")
+        created_at = timestamp(data, "created_at", "")
+        return cls(
+            id=sid,
+            title=str_or(data, "title", "", ""),
+            created_at=created_at,
+            updated_at=timestamp(data, "updated_at", "", default=created_at),
+            message_count=opt_int(data, "message_count", ""),
+            total_tokens=opt_int(data, "total_tokens", ""),
+            tags=str_list(data, "tags", ""),
+            working_dir=str_or(data, "working_dir", "", ""),
+            model=opt_str(data, "model", ""),
+        )

@@ -1,0 +1,307 @@
+"""Session files on disk: snapshots, journals, backups, and the rules that keep them safe.
+
+Layout of a storage folder (0700, every file 0600)::
+
+    <id>.json     the snapshot, in the spec's format
+    <id>.jsonl    the append-only journal of changes since the snapshot
+    <id>.backup   the previous snapshot (a hard link, never a copy)
+    <id>.lock     the writer lock; <id>.owner holds the writer's pid
+    index.json    the listing cache (see ``index.py``); index.lock serialises its updates
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import orjson
+
+from opencode import paths
+from opencode.sessions.errors import (
+    SessionCorruptedError,
+    SessionNotFoundError,
+    SessionStorageError,
+)
+from opencode.sessions.fileio import (
+    atomic_write,
+    dumps_json,
+    ensure_private_dir,
+    fsync_dir,
+    read_bytes,
+    storage_error,
+)
+from opencode.sessions.ids import is_valid_session_id, validate_session_id
+from opencode.sessions.journal import ReplayReport, SessionJournal, replay
+from opencode.sessions.locks import SessionWriterLock
+from opencode.sessions.models import Session, SessionSummary
+from opencode.sessions.validate import utc_now
+
+if TYPE_CHECKING:
+    from opencode.sessions.index import SessionIndex
+
+logger = logging.getLogger(__name__)
+
+SESSION_SUFFIX: Final = ".json"
+JOURNAL_SUFFIX: Final = ".jsonl"
+BACKUP_SUFFIX: Final = ".backup"
+LOCK_SUFFIX: Final = ".lock"
+OWNER_SUFFIX: Final = ".owner"
+INDEX_FILE: Final = "index.json"
+INDEX_LOCK_FILE: Final = "index.lock"
+
+
+class SessionStorage:
+    """Reads and writes sessions in one folder; safe against crashes and concurrent readers."""
+
+    def __init__(self, storage_dir: Path | str | None = None) -> None:
+        self.storage_dir = Path(storage_dir) if storage_dir is not None else self.get_default_dir()
+        self._dir_ready = False
+
+    @staticmethod
+    def get_default_dir() -> Path:
+        """``<data root>/sessions``; the data root honours ``OPENCODE_DATA_DIR`` and XDG."""
+        return paths.sessions_dir()
+
+    @staticmethod
+    def get_project_dir(project_root: Path | str) -> Path:
+        """Sessions kept inside a project: ``<root>/.opencode/sessions``."""
+        return Path(project_root) / ".opencode" / "sessions"
+
+    # -- paths --------------------------------------------------------------------------------
+
+    def _file(self, session_id: str, suffix: str) -> Path:
+        return self.storage_dir / f"{validate_session_id(session_id)}{suffix}"
+
+    def get_path(self, session_id: str) -> Path:
+        """The snapshot file of ``session_id``."""
+        return self._file(session_id, SESSION_SUFFIX)
+
+    def get_backup_path(self, session_id: str) -> Path:
+        """Where the previous snapshot of ``session_id`` is kept."""
+        return self._file(session_id, BACKUP_SUFFIX)
+
+    def get_journal_path(self, session_id: str) -> Path:
+        """The append-only journal of ``session_id``."""
+        return self._file(session_id, JOURNAL_SUFFIX)
+
+    @property
+    def index_path(self) -> Path:
+        """The listing cache."""
+        return self.storage_dir / INDEX_FILE
+
+    @property
+    def index_lock_path(self) -> Path:
+        """The lock serialising index updates."""
+        return self.storage_dir / INDEX_LOCK_FILE
+
+    def ensure_dir(self) -> None:
+        """Create the folder (0700) before the first write, tightening looser modes."""
+        if not self._dir_ready:
+            ensure_private_dir(self.storage_dir)
+            self._dir_ready = True
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def exists(self, session_id: str) -> bool:
+        """True when ``session_id`` has a snapshot here."""
+        return self.get_path(session_id).is_file()
+
+    def load(self, session_id: str) -> Session:
+        """The session as last written: snapshot plus journal replay."""
+        session, _ = self.load_with_report(session_id)
+        return session
+
+    def load_with_report(self, session_id: str) -> tuple[Session, ReplayReport]:
+        """Like ``load``, also saying what the journal replay skipped."""
+        session = self._load_snapshot(self.get_path(session_id), session_id)
+        journal_path = self.get_journal_path(session_id)
+        try:
+            data = read_bytes(journal_path)
+        except FileNotFoundError:
+            return session, ReplayReport()
+        return session, replay(session, data, journal_path)
+
+    def load_or_none(self, session_id: str) -> Session | None:
+        """The session, or None when it does not exist (corruption still raises)."""
+        try:
+            return self.load(session_id)
+        except SessionNotFoundError:
+            return None
+
+    def _load_snapshot(self, path: Path, session_id: str) -> Session:
+        try:
+            data = read_bytes(path)
+        except FileNotFoundError:
+            raise SessionNotFoundError(session_id) from None
+        session = parse_session_bytes(data, path)
+        if session.id != session_id:
+            raise SessionCorruptedError(f"holds session {session.id!r}, not {session_id!r}", path)
+        return session
+
+    def list_session_ids(self) -> list[str]:
+        """Ids of every session file in the folder, sorted."""
+        return sorted(self._scan_ids())
+
+    def _scan_ids(self) -> set[str]:
+        try:
+            entries = os.scandir(self.storage_dir)
+        except FileNotFoundError:
+            return set()
+        except OSError as exc:
+            raise storage_error(f"cannot list {self.storage_dir}", exc) from exc
+        ids: set[str] = set()
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name.endswith(SESSION_SUFFIX) and name != INDEX_FILE:
+                    session_id = name[: -len(SESSION_SUFFIX)]
+                    if is_valid_session_id(session_id):
+                        ids.add(session_id)
+        return ids
+
+    def get_storage_size(self) -> int:
+        """Bytes used by every file in the folder."""
+        total = 0
+        try:
+            with os.scandir(self.storage_dir) as entries:
+                for entry in entries:
+                    with contextlib.suppress(OSError):
+                        if entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_size
+        except FileNotFoundError:
+            return 0
+        return total
+
+    def session_size(self, session_id: str) -> int:
+        """Bytes used by one session's snapshot, journal and backup."""
+        total = 0
+        for suffix in (SESSION_SUFFIX, JOURNAL_SUFFIX, BACKUP_SUFFIX):
+            with contextlib.suppress(OSError):
+                total += self._file(session_id, suffix).stat().st_size
+        return total
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def save(self, session: Session, journal: SessionJournal | None = None) -> None:
+        """Write a full snapshot atomically (old one kept as backup), then empty the journal.
+
+        A crash between the two steps is harmless: the snapshot records ``journal_seq``, so
+        replay skips the records it already holds.
+        """
+        path = self.get_path(session.id)
+        self.ensure_dir()
+        atomic_write(
+            path, dumps_json(session.to_dict()), backup_path=self.get_backup_path(session.id)
+        )
+        if journal is not None:
+            journal.truncate()
+        else:
+            SessionJournal(self.get_journal_path(session.id)).truncate()
+
+    def open_journal(self, session_id: str, *, durable: bool = True) -> SessionJournal:
+        """An open journal for the single writer of ``session_id``."""
+        self.ensure_dir()
+        journal = SessionJournal(self.get_journal_path(session_id), durable=durable)
+        journal.open()
+        return journal
+
+    def writer_lock(self, session_id: str) -> SessionWriterLock:
+        """The (not yet acquired) writer lock of ``session_id``."""
+        self.ensure_dir()
+        return SessionWriterLock(
+            session_id, self._file(session_id, LOCK_SUFFIX), self._file(session_id, OWNER_SUFFIX)
+        )
+
+    def delete(self, session_id: str) -> bool:
+        """Remove the session, its journal and its backup; False when there was nothing."""
+        removed = False
+        for suffix in (SESSION_SUFFIX, JOURNAL_SUFFIX, BACKUP_SUFFIX, OWNER_SUFFIX, LOCK_SUFFIX):
+            try:
+                self._file(session_id, suffix).unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise storage_error(f"cannot delete session {session_id}", exc) from exc
+            removed = removed or suffix in (SESSION_SUFFIX, JOURNAL_SUFFIX, BACKUP_SUFFIX)
+        if removed:
+            fsync_dir(self.storage_dir)
+        return removed
+
+    def recover_from_backup(self, session_id: str) -> bool:
+        """Put the last good snapshot back in place; False when there is no usable backup."""
+        backup = self.get_backup_path(session_id)
+        try:
+            data = read_bytes(backup)
+            session = parse_session_bytes(data, backup)
+        except (FileNotFoundError, SessionStorageError):
+            return False
+        if session.id != session_id:
+            return False
+        atomic_write(self.get_path(session_id), data)
+        logger.warning("restored session %s from its backup %s", session_id, backup)
+        return True
+
+    def cleanup_old_sessions(self, max_age_days: float = 30, keep_minimum: int = 10) -> list[str]:
+        """Delete sessions not updated for ``max_age_days``, keeping the newest ``keep_minimum``.
+
+        A session whose writer lock is held (open here or in another process) is never
+        deleted. Returns the deleted ids.
+        """
+        from opencode.sessions.index import SessionIndex
+
+        index = SessionIndex(self)
+        candidates = self.find_cleanup_candidates(index, max_age_days, keep_minimum)
+        deleted = [s.id for s in candidates if self.delete_if_unlocked(s.id)]
+        for session_id in deleted:
+            index.remove(session_id)
+        index.save_if_dirty()
+        return deleted
+
+    def find_cleanup_candidates(
+        self, index: SessionIndex, max_age_days: float, keep_minimum: int
+    ) -> list[SessionSummary]:
+        """Sessions old enough to clean up, oldest first (writer locks are not checked here)."""
+        if max_age_days < 0 or keep_minimum < 0:
+            raise ValueError("max_age_days and keep_minimum must not be negative")
+        cutoff = utc_now() - timedelta(days=max_age_days)
+        newest_first = index.list(sort_by="updated_at", descending=True)
+        candidates = [s for s in newest_first[keep_minimum:] if self._last_change(s) < cutoff]
+        candidates.reverse()
+        return candidates
+
+    def _last_change(self, summary: SessionSummary) -> datetime:
+        """A session's last change, counting journal records its summary may not show yet."""
+        updated = summary.updated_at
+        with contextlib.suppress(OSError):
+            stat = self.get_journal_path(summary.id).stat()
+            if stat.st_size > 0:
+                updated = max(updated, datetime.fromtimestamp(stat.st_mtime, timezone.utc))
+        return updated
+
+    def delete_if_unlocked(self, session_id: str) -> bool:
+        """Delete ``session_id`` unless a writer holds it; True when something was deleted."""
+        lock = self.writer_lock(session_id)
+        if not lock.try_acquire():
+            return False
+        try:
+            return self.delete(session_id)
+        finally:
+            lock.release()
+
+
+def parse_session_bytes(data: bytes, path: Path) -> Session:
+    """Parse a snapshot, turning every kind of malformation into ``SessionCorruptedError``."""
+    if not data.strip():
+        raise SessionCorruptedError("file is empty", path)
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise SessionCorruptedError(f"not valid JSON ({exc})", path) from None
+    try:
+        return Session.from_dict(raw)
+    except SessionCorruptedError as exc:
+        raise type(exc)(exc.problem, path) from None

@@ -1,0 +1,157 @@
+"""Typed field readers for data loaded from disk.
+
+Every check names the offending field, so a corrupt file produces a message a person can act
+on, and never a bare ``KeyError`` or ``TypeError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from opencode.sessions.errors import SessionCorruptedError
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO-8601 in UTC, e.g. ``2024-01-15T10:30:00+00:00``."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse ISO-8601 (``Z`` accepted on every Python); naive values are taken as UTC."""
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def corrupt(where: str, expected: str, value: object) -> SessionCorruptedError:
+    """A corruption error naming the field, what it should be and what it is."""
+    return SessionCorruptedError(f"field '{where}': expected {expected}, got {_type_name(value)}")
+
+
+def as_object(value: object, where: str) -> Mapping[str, Any]:
+    """``value`` as a JSON object."""
+    if not isinstance(value, Mapping):
+        raise corrupt(where, "an object", value)
+    return value
+
+
+def as_list(value: object, where: str) -> list[Any]:
+    """``value`` as a JSON array."""
+    if not isinstance(value, list):
+        raise corrupt(where, "a list", value)
+    return value
+
+
+def req_str(data: Mapping[str, Any], key: str, where: str) -> str:
+    """A required string field."""
+    if key not in data:
+        raise SessionCorruptedError(f"field '{where}{key}' is missing")
+    value = data[key]
+    if not isinstance(value, str):
+        raise corrupt(where + key, "a string", value)
+    return value
+
+
+def opt_str(
+    data: Mapping[str, Any], key: str, where: str, default: str | None = None
+) -> str | None:
+    """An optional string field (absent or null gives ``default``)."""
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise corrupt(where + key, "a string", value)
+    return value
+
+
+def str_or(data: Mapping[str, Any], key: str, where: str, default: str) -> str:
+    """An optional string field that always yields a string."""
+    value = opt_str(data, key, where, default)
+    return default if value is None else value
+
+
+def opt_int(data: Mapping[str, Any], key: str, where: str, default: int = 0) -> int:
+    """An optional non-negative integer field (booleans are not integers here)."""
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise corrupt(where + key, "a whole number", value)
+    if value < 0:
+        raise SessionCorruptedError(f"field '{where}{key}': must not be negative")
+    return value
+
+
+def opt_number(data: Mapping[str, Any], key: str, where: str, default: float = 0.0) -> float:
+    """An optional number field."""
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise corrupt(where + key, "a number", value)
+    return float(value)
+
+
+def opt_bool(data: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+    """An optional boolean field."""
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise corrupt(where + key, "true or false", value)
+    return value
+
+
+def timestamp(
+    data: Mapping[str, Any], key: str, where: str, default: datetime | None = None
+) -> datetime:
+    """A timestamp field; required unless ``default`` is given."""
+    if key not in data or data[key] is None:
+        if default is not None:
+            return default
+        raise SessionCorruptedError(f"field '{where}{key}' is missing")
+    value = data[key]
+    if not isinstance(value, str):
+        raise corrupt(where + key, "an ISO-8601 timestamp", value)
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise SessionCorruptedError(
+            f"field '{where}{key}': {value[:40]!r} is not an ISO-8601 timestamp"
+        ) from None
+
+
+def str_list(data: Mapping[str, Any], key: str, where: str) -> list[str]:
+    """An optional list of strings."""
+    value = data.get(key)
+    if value is None:
+        return []
+    items = as_list(value, where + key)
+    for position, item in enumerate(items):
+        if not isinstance(item, str):
+            raise corrupt(f"{where}{key}[{position}]", "a string", item)
+    return list(items)
+
+
+def opt_object(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    """An optional JSON object (absent or null gives an empty dict)."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    return dict(as_object(value, where + key))
