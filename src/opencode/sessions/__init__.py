@@ -4,6 +4,7 @@
 """
 
 from opencode.sessions.errors import (
+    AmbiguousSessionIdError,
     InvalidSessionIdError,
     InvalidSessionValueError,
     SessionCorruptedError,
@@ -19,6 +20,7 @@ from opencode.sessions.models import Session, SessionMessage, SessionSummary, To
 from opencode.sessions.storage import SessionStorage
 
 __all__ = [
+    "AmbiguousSessionIdError",
     "InvalidSessionIdError",
     "InvalidSessionValueError",
     "Session",

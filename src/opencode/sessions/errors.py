@@ -7,8 +7,12 @@ the spec's ``except`` ladder (not found, corrupted, then storage) reads naturall
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opencode.errors import OpencodeError
+
+if TYPE_CHECKING:
+    from opencode.sessions.models import SessionSummary
 
 
 class SessionError(OpencodeError):
@@ -57,3 +61,12 @@ class SessionLockedError(SessionStorageError):
 
 class InvalidSessionValueError(SessionError, ValueError):
     """A title, tag or other value the user supplied cannot be stored as given."""
+
+
+class AmbiguousSessionIdError(SessionError):
+    """An id prefix or title that matches more than one session."""
+
+    def __init__(self, text: str, candidates: list[SessionSummary]) -> None:
+        super().__init__(f"{text!r} matches {len(candidates)} sessions; use more of the id")
+        self.text = text
+        self.candidates = candidates

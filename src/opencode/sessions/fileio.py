@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any, Final
 
@@ -59,6 +57,8 @@ def dumps_json(data: Any) -> bytes:
     try:
         return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
     except (orjson.JSONEncodeError, TypeError):
+        import json
+
         return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -90,6 +90,8 @@ def atomic_write(path: Path, data: bytes, *, backup_path: Path | None = None) ->
     With ``backup_path`` the previous version is kept there as a hard link (no copy), so the
     backup always holds the last good file.
     """
+    import tempfile
+
     folder = path.parent
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Final
 
 from opencode.sessions.errors import InvalidSessionIdError
@@ -15,6 +14,8 @@ RESERVED_IDS: Final = frozenset({"index"})
 
 def new_session_id() -> str:
     """A fresh, globally unique session id."""
+    import uuid
+
     return str(uuid.uuid4())
 
 

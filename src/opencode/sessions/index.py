@@ -9,6 +9,7 @@ never drop each other's sessions.
 from __future__ import annotations
 
 import builtins
+import heapq
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from opencode.sessions.fileio import atomic_write, dumps_json, read_bytes
 from opencode.sessions.locks import locked_index
 from opencode.sessions.models import Session, SessionSummary
 from opencode.sessions.storage import SessionStorage
+from opencode.sessions.validate import parse_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -185,9 +187,15 @@ class SessionIndex:
         if working_dir is not None:
             folder = normalize_dir(working_dir)
             found = (s for s in found if normalize_dir(s.working_dir) == folder)
-        ordered = sorted(found, key=lambda s: (key(s), s.id), reverse=descending)
-        end = None if limit is None else offset + limit
-        return ordered[offset:end]
+
+        def full_key(summary: SessionSummary) -> tuple[Any, str]:
+            return (key(summary), summary.id)
+
+        if limit is not None:
+            # A page near the top needs a partial sort only: O(n log k) instead of O(n log n).
+            pick = heapq.nlargest if descending else heapq.nsmallest
+            return pick(offset + limit, found, key=full_key)[offset:]
+        return sorted(found, key=full_key, reverse=descending)[offset:]
 
     def get_recent(self, count: int = 10) -> builtins.list[SessionSummary]:
         """The ``count`` most recently updated sessions."""
@@ -297,7 +305,48 @@ def parse_index(data: bytes) -> dict[str, SessionSummary]:
     sessions = document.get("sessions")
     if not isinstance(sessions, dict):
         raise SessionCorruptedError("'sessions' is not an object")
-    return {sid: SessionSummary.from_dict(entry, sid) for sid, entry in sessions.items()}
+    return {sid: _summary_from_entry(sid, entry) for sid, entry in sessions.items()}
+
+
+def _summary_from_entry(session_id: str, entry: Any) -> SessionSummary:
+    """Fast path for well-formed entries (10,000 of them load on every listing).
+
+    Anything unexpected goes through the validating reader, which names the problem.
+    """
+    try:
+        title = entry["title"]
+        created = entry["created_at"]
+        updated = entry["updated_at"]
+        count = entry["message_count"]
+        tokens = entry["total_tokens"]
+        tags = entry["tags"]
+        working_dir = entry["working_dir"]
+        model = entry.get("model")
+        if (
+            type(title) is str
+            and type(count) is int
+            and type(tokens) is int
+            and count >= 0
+            and tokens >= 0
+            and type(tags) is list
+            and all(type(t) is str for t in tags)
+            and type(working_dir) is str
+            and (model is None or type(model) is str)
+        ):
+            return SessionSummary(
+                session_id,
+                title,
+                parse_timestamp(created),
+                parse_timestamp(updated),
+                count,
+                tokens,
+                tags,
+                working_dir,
+                model,
+            )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        pass
+    return SessionSummary.from_dict(entry, session_id)
 
 
 def _sort_key(sort_by: str) -> Callable[[SessionSummary], Any]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Final
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Final
 
 from opencode.sessions.errors import SessionLockedError, SessionStorageError
 from opencode.sessions.fileio import PRIVATE_FILE_MODE, atomic_write, storage_error
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 INDEX_LOCK_TIMEOUT: Final = 30.0
 
@@ -30,6 +31,8 @@ class SessionWriterLock:
         self.session_id = session_id
         self.lock_path = lock_path
         self.owner_path = owner_path
+        from filelock import FileLock  # deferred: read-only commands never lock
+
         self._lock = FileLock(lock_path, timeout=0, mode=PRIVATE_FILE_MODE, thread_local=False)
 
     @property
@@ -39,6 +42,8 @@ class SessionWriterLock:
 
     def acquire(self) -> None:
         """Take the lock or raise ``SessionLockedError`` naming the holder's pid."""
+        from filelock import Timeout
+
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
@@ -78,6 +83,8 @@ class SessionWriterLock:
 
 def index_lock(lock_path: Path) -> FileLock:
     """The lock serialising read-modify-write of ``index.json`` across processes."""
+    from filelock import FileLock
+
     return FileLock(
         lock_path, timeout=INDEX_LOCK_TIMEOUT, mode=PRIVATE_FILE_MODE, thread_local=False
     )
@@ -93,6 +100,8 @@ class _IndexLockContext(contextlib.AbstractContextManager[object]):
         self._lock = lock
 
     def __enter__(self) -> object:
+        from filelock import Timeout
+
         try:
             self._lock.acquire()
         except Timeout:

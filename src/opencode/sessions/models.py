@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
+from uuid import uuid4
 
 from opencode.sessions.errors import SessionCorruptedError, SessionVersionError
 from opencode.sessions.ids import is_valid_session_id, new_session_id
@@ -44,7 +44,7 @@ def _default_working_dir() -> str:
 
 
 def _short_uid(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+    return f"{prefix}_{uuid4().hex[:24]}"
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The Typer command line: thin parsing and rendering over the library."""
