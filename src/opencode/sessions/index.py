@@ -255,6 +255,8 @@ class SessionIndex:
         self.storage.ensure_dir()
         with locked_index(self.storage.index_lock_path):
             merged = self._read_index_file()
+            if self._read_only:
+                return False  # a newer opencode's index: never overwrite it
             if merged is None:
                 merged = self._rebuild_entries(save=False)
             for session_id, summary in self._pending.items():

@@ -200,7 +200,13 @@ class SessionStorage:
         if journal is not None:
             journal.truncate()
         else:
-            SessionJournal(self.get_journal_path(session.id)).truncate()
+            # No live writer: the snapshot now holds everything the journal had.
+            try:
+                self.get_journal_path(session.id).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise storage_error(f"cannot remove journal of {session.id}", exc) from exc
 
     def open_journal(self, session_id: str, *, durable: bool = True) -> SessionJournal:
         """An open journal for the single writer of ``session_id``."""
