@@ -1,0 +1,43 @@
+"""Plain data the client hands back: usage counts and one finished reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+ChatMessage: TypeAlias = dict[str, Any]
+"""An OpenAI-shaped message: ``role``, ``content``, optional ``tool_calls``/``tool_call_id``/
+``name``. Kept as a plain dict because it goes to the server as JSON unchanged."""
+
+
+@dataclass(frozen=True)
+class ChatUsage:
+    """Token counts exactly as the server reported them; a field it left out stays ``None``."""
+
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """One complete assistant answer.
+
+    ``usage`` is ``None`` when the server reported none: numbers are never estimated here,
+    so a session records only what the server actually counted.
+    """
+
+    text: str
+    model: str
+    finish_reason: str | None = None
+    usage: ChatUsage | None = None
+    tool_calls: tuple[dict[str, Any], ...] = field(default=())
+
+    def to_message(self) -> ChatMessage:
+        """The assistant message to append to the history for the next request."""
+        # The API wants ``content: null`` rather than "" on a pure tool-call turn.
+        content = self.text if self.text or not self.tool_calls else None
+        message: ChatMessage = {"role": "assistant", "content": content}
+        if self.tool_calls:
+            message["tool_calls"] = [dict(call) for call in self.tool_calls]
+        return message
