@@ -201,8 +201,8 @@ class SessionManager:
         if not found:
             return self.create(title=title, working_dir=folder, model=model, tags=tags)
         session = self.resume(found[0].id)
-        if model is not None and session.model != model:
-            self._set_fields({"model": model})
+        if model is not None:
+            self.set_model(model)
         return session
 
     def save(self) -> bool:
@@ -418,6 +418,14 @@ class SessionManager:
         cleaned = titles.clean_title(title)
         with self._lock:
             self._set_fields({"title": cleaned})
+
+    def set_model(self, model: str | None) -> None:
+        """Record which model the current session now talks to."""
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise ValueError("model must be a non-empty string or None")
+        with self._lock:
+            if self._require_current().model != model:
+                self._set_fields({"model": model})
 
     def add_tag(self, tag: str) -> bool:
         """Tag the current session; False when it already had the tag."""
