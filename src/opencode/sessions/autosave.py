@@ -20,6 +20,7 @@ class AutoSaver:
         self._save = save
         self.interval = interval
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -35,16 +36,28 @@ class AutoSaver:
         self._thread = threading.Thread(target=self._run, name="opencode-autosave", daemon=True)
         self._thread.start()
 
+    def wake(self) -> bool:
+        """Ask for a save now, off the caller's thread; False when no thread is running."""
+        if not self.running:
+            return False
+        self._wake.set()
+        return True
+
     def stop(self) -> None:
         """Stop the thread and wait briefly for a save in progress."""
         self._stop.set()
+        self._wake.set()
         thread = self._thread
         self._thread = None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5.0)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self._save()
             except Exception as exc:  # a failed auto-save must not kill the thread

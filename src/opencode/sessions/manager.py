@@ -340,7 +340,9 @@ class SessionManager:
         self._journal.append([record])
         apply_record(session, record)
         self._unsaved = True
-        if self._journal.size >= self.compact_journal_bytes:
+        # Past the threshold the journal is folded into the snapshot: in the background when
+        # auto-save runs (so the user's turn never waits), inline otherwise.
+        if self._journal.size >= self.compact_journal_bytes and not self._autosaver.wake():
             self._compact()
         return session
 
