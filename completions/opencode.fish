@@ -1,0 +1,1 @@
+complete --command opencode --no-files --arguments "(env _OPENCODE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) opencode)" --condition "env _OPENCODE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) opencode"

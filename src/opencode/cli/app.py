@@ -1,0 +1,168 @@
+"""The ``opencode`` Typer app: root options, the ``session`` group, and error handling.
+
+``opencode`` alone starts a new session in the current folder; ``--resume``, ``--continue``
+and ``--list-sessions`` are the spec's shortcuts. Library errors are turned into one line on
+stderr in ``OpencodeGroup.invoke`` (see ``errors.py``), so tests and terminals agree.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import typer
+from typer.core import TyperGroup
+
+from opencode import __version__
+from opencode.cli import exit_codes, session
+from opencode.cli.console import setup_logging
+from opencode.cli.errors import is_broken_pipe, report, silence_stdout
+from opencode.errors import OpencodeError
+
+# Sub-apps imported only when used: ``opencode hooks`` pulls in the hooks engine.
+LAZY_COMMANDS: Final = {"hooks": "opencode.cli.hooks"}
+_COMPLETION_PARAMS: Final = frozenset({"install_completion", "show_completion"})
+
+
+class OpencodeGroup(TyperGroup):
+    """The root group: maps library errors to exit codes and loads some sub-apps lazily."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (OpencodeError, KeyboardInterrupt) as exc:
+            raise typer.Exit(report(exc)) from None
+        except OSError as exc:
+            if is_broken_pipe(exc):
+                silence_stdout()
+                raise typer.Exit(exit_codes.ERROR) from None
+            raise typer.Exit(report(exc)) from None
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        names = list(super().list_commands(ctx))
+        for name, module in LAZY_COMMANDS.items():
+            if name not in names and importlib.util.find_spec(module) is not None:
+                names.append(name)
+        return names
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        command = super().get_command(ctx, cmd_name)
+        module_name = LAZY_COMMANDS.get(cmd_name)
+        if command is None and module_name is not None:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                return None
+            command = typer.main.get_command(module.app)
+            command.name = cmd_name
+            # A standalone Typer app carries --install-completion; as a subcommand it must not.
+            command.params = [p for p in command.params if p.name not in _COMPLETION_PARAMS]
+            self.add_command(command, cmd_name)
+        return command
+
+
+app = typer.Typer(
+    name="opencode",
+    cls=OpencodeGroup,
+    help=(
+        "OpenCode: an AI coding assistant whose sessions survive anything.\n\n"
+        "Run without a command to start a new session in the current folder."
+    ),
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(session.app, name="session")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"opencode {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            "-r",
+            metavar="[ID]",
+            help="Resume a session (id, id prefix or title; the latest without ID) and chat.",
+            autocompletion=session.complete_session_id,
+            show_default=False,
+        ),
+    ] = None,
+    continue_latest: Annotated[
+        bool,
+        typer.Option("--continue", "-c", help="Resume the latest session started in this folder."),
+    ] = False,
+    list_sessions: Annotated[
+        bool, typer.Option("--list-sessions", help="List the most recent sessions.")
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            envvar="OPENCODE_DATA_DIR",
+            file_okay=False,
+            help="Data folder (sessions live in its 'sessions' folder).",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Model to chat with (recorded in new sessions).", show_default=False
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="OpenAI-compatible API base URL.", show_default=False),
+    ] = None,
+    history_tokens: Annotated[
+        int,
+        typer.Option("--history-tokens", min=1, help="Token budget for the history sent."),
+    ] = 8000,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Start a new session, resume one, or list them."""
+    if data_dir is not None:
+        os.environ["OPENCODE_DATA_DIR"] = str(data_dir)  # the whole process (and hooks) see it
+    setup_logging()
+    ctx.obj = session.RootOptions(model=model, base_url=base_url, history_tokens=history_tokens)
+    chosen = [
+        name
+        for name, given in (
+            ("--resume", resume is not None),
+            ("--continue", continue_latest),
+            ("--list-sessions", list_sessions),
+        )
+        if given
+    ]
+    if len(chosen) > 1:
+        ctx.fail(f"{' and '.join(chosen)} cannot be used together")
+    if ctx.invoked_subcommand is not None:
+        if chosen:
+            ctx.fail(f"{chosen[0]} cannot be combined with a command")
+        return
+    if list_sessions:
+        from opencode.cli.render import print_listing
+
+        print_listing()
+    elif resume is not None:
+        session.resume_and_chat(ctx, resume or None)
+    elif continue_latest:
+        session.continue_and_chat(ctx)
+    else:
+        session.new_and_chat(ctx)

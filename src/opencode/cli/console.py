@@ -1,0 +1,115 @@
+"""The terminal: Rich consoles for stdout (data) and stderr (talk), and safe user text.
+
+Rich is imported only when a console is first needed. Consoles are created with markup,
+highlighting and emoji off, so nothing a user or a model typed is ever interpreted; colour
+follows Rich's rules (none when the stream is not a terminal or ``NO_COLOR`` is set).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import sys
+from typing import TYPE_CHECKING, Final, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# C0 and C1 controls, DEL, and the bidi overrides that can make text display reversed.
+_CONTROLS_ONE_LINE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Multi-line text keeps newlines and tabs; a lone carriage return could overwrite a line.
+_CONTROLS_MULTILINE: Final = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+_consoles: dict[str, tuple[TextIO, Console]] = {}
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, multiline: bool = False) -> str:
+    """``text`` with control characters and escape sequences shown as ``\\xNN`` escapes.
+
+    A session's title or a model's reply can hold ESC sequences that would move the cursor,
+    change the window title or hide text; shown escaped they are inert and still visible.
+    """
+    if multiline:
+        return _CONTROLS_MULTILINE.sub(_escape, text.replace("\r\n", "\n"))
+    return _CONTROLS_ONE_LINE.sub(_escape, text)
+
+
+def _console(stream: TextIO, name: str) -> Console:
+    cached = _consoles.get(name)
+    if cached is not None and cached[0] is stream:
+        return cached[1]
+    from rich.console import Console
+
+    console = Console(file=stream, markup=False, highlight=False, emoji=False)
+    _consoles[name] = (stream, console)
+    return console
+
+
+def out() -> Console:
+    """The console for data: tables, transcripts."""
+    return _console(sys.stdout, "out")
+
+
+def err() -> Console:
+    """The console for talk: progress, hints, confirmations."""
+    return _console(sys.stderr, "err")
+
+
+def say(message: str) -> None:
+    """One line of talk on stderr (plain text, safe to print user text in)."""
+    print(printable(message), file=sys.stderr)
+
+
+def error(message: str) -> None:
+    """The ``error: ...`` line a failed command prints on stderr."""
+    say(f"error: {message}")
+
+
+def hint(message: str) -> None:
+    """A follow-up line telling the user what to do about an error."""
+    say(f"hint: {message}")
+
+
+def stdin_is_tty() -> bool:
+    """True when a person can answer a question (tests replace this)."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def stdout_is_tty() -> bool:
+    """True when stdout is a terminal rather than a pipe or file (tests replace this)."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _StderrWarningHandler(logging.Handler):
+    """``warning: <message>`` on the stderr of the moment (no tracebacks)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call must not break the command
+            message = str(record.msg)
+        label = "warning" if record.levelno < logging.ERROR else "error"
+        with contextlib.suppress(OSError, ValueError):
+            print(f"{label}: {printable(message)}", file=sys.stderr)
+
+
+def setup_logging() -> None:
+    """Show the library's warnings (a corrupt file skipped, a repaired index) on stderr."""
+    logger = logging.getLogger("opencode")
+    if not any(isinstance(h, _StderrWarningHandler) for h in logger.handlers):
+        handler = _StderrWarningHandler(logging.WARNING)
+        logger.addHandler(handler)

@@ -1,0 +1,484 @@
+"""``opencode session ...``: create, list, show, resume, retitle, tag, delete, clean up, export.
+
+Each command parses its arguments, calls the sessions library once or twice and renders the
+result; errors travel up to the root group, which prints them (see ``errors.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from opencode.cli import exit_codes, render
+from opencode.cli.completion import session_id_completions
+from opencode.cli.console import out, say, stdin_is_tty, stdout_is_tty
+from opencode.cli.errors import CommandError, report
+
+if TYPE_CHECKING:
+    from opencode.sessions import Session, SessionManager, SessionSummary
+
+app = typer.Typer(
+    name="session",
+    help="Create, list, inspect, resume, tag, export and clean up sessions.",
+    no_args_is_help=True,
+)
+
+
+@dataclass
+class RootOptions:
+    """The root options that shape an interactive session (set by the root callback)."""
+
+    model: str | None = None
+    base_url: str | None = None
+    history_tokens: int = 8000
+
+
+# -- shared helpers ---------------------------------------------------------------------------
+
+
+def open_manager() -> SessionManager:
+    """A manager over ``<data root>/sessions`` (``--data-dir`` has set the root by now)."""
+    from opencode.sessions import SessionManager, SessionStorage
+
+    return SessionManager(storage=SessionStorage())
+
+
+def resolve_session_id(manager: SessionManager, text: str) -> str:
+    """The session id ``text`` names (see ``opencode.cli.resolve``)."""
+    from opencode.cli.resolve import resolve_session_id as resolve
+
+    return resolve(manager, text)
+
+
+def complete_session_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Typer's completion hook for ID arguments (the entry point usually answers first)."""
+    try:
+        data_dir = ctx.find_root().params.get("data_dir")
+        items = session_id_completions(incomplete, str(data_dir) if data_dir else None)
+        from rich.markup import escape  # Typer renders descriptions as Rich markup
+
+        return [(value, escape(title)) for value, title in items]
+    except Exception:  # completion must never print a traceback into the user's shell
+        return []
+
+
+def _root_options(ctx: typer.Context) -> RootOptions:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, RootOptions) else RootOptions()
+
+
+def chat(ctx: typer.Context, manager: SessionManager, session: Session, *, resumed: bool) -> None:
+    """Hand an open session to the interactive loop and exit with its code."""
+    from opencode.cli.repl import ReplOptions, run_repl
+
+    options = _root_options(ctx)
+    try:
+        code = run_repl(
+            manager,
+            session,
+            resumed=resumed,
+            options=ReplOptions(
+                model=options.model,
+                base_url=options.base_url,
+                history_tokens=options.history_tokens,
+            ),
+        )
+    finally:
+        manager.close()
+    if code:
+        raise typer.Exit(code)
+
+
+def resume_and_chat(ctx: typer.Context, text: str | None) -> None:
+    """``--resume [ID]`` and ``session resume [ID]``: the named or the latest session."""
+    manager = open_manager()
+    if text:
+        session = manager.resume(resolve_session_id(manager, text))
+    else:
+        latest = manager.resume_latest()
+        if latest is None:
+            raise CommandError("no sessions to resume", hint="run 'opencode' to start one")
+        session = latest
+    chat(ctx, manager, session, resumed=True)
+
+
+def continue_and_chat(ctx: typer.Context) -> None:
+    """``--continue``: the most recent session started in the current folder."""
+    manager = open_manager()
+    here = os.getcwd()
+    found = manager.list_sessions(limit=1, working_dir=here)
+    if not found:
+        raise CommandError(
+            f"no session was started in {here}",
+            hint="run 'opencode' to start one here, or 'opencode --resume' for the latest",
+        )
+    chat(ctx, manager, manager.resume(found[0].id), resumed=True)
+
+
+def new_and_chat(ctx: typer.Context) -> None:
+    """``opencode``: a new session in the current folder."""
+    manager = open_manager()
+    session = manager.create(working_dir=os.getcwd(), model=_root_options(ctx).model)
+    chat(ctx, manager, session, resumed=False)
+
+
+def _describe(summary: SessionSummary | None, session_id: str) -> str:
+    if summary is None:
+        return f"{render.short_id(session_id)}  (unreadable)"
+    return (
+        f"{render.short_id(session_id)}  {render.title_of(summary.title)}  "
+        f"({summary.message_count} messages, updated {render.ago(summary.updated_at)})"
+    )
+
+
+def _confirm(question: str, *, yes: bool, what: str) -> None:
+    """Go ahead with ``--yes``; ask on a terminal; refuse without either."""
+    if yes:
+        return
+    if not stdin_is_tty():
+        raise CommandError(
+            f"refusing to delete {what} without confirmation",
+            hint="re-run with --yes to delete without asking",
+        )
+    if not typer.confirm(question, default=False, err=True):
+        say("Nothing deleted.")
+        raise typer.Exit(exit_codes.ERROR)
+
+
+# -- parameter types --------------------------------------------------------------------------
+
+ID_HELP = "Session id, unique id prefix, or exact title."
+SessionIdArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="ID", help=ID_HELP, autocompletion=complete_session_id, show_default=False
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class SortField(str, Enum):
+    """What ``session list --sort`` orders by."""
+
+    updated = "updated"
+    created = "created"
+    title_ = "title"  # ``title`` would shadow str.title
+    messages = "messages"
+    tokens = "tokens"
+
+
+_SORT_FIELDS = {
+    SortField.updated: "updated_at",
+    SortField.created: "created_at",
+    SortField.title_: "title",
+    SortField.messages: "message_count",
+    SortField.tokens: "total_tokens",
+}
+
+
+class ExportFormat(str, Enum):
+    """What ``session export`` writes."""
+
+    markdown = "markdown"
+    json = "json"
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@app.command("new")
+def new_session(
+    title: Annotated[str, typer.Option("--title", "-t", help="Title (default: none yet).")] = "",
+    tags: Annotated[
+        list[str] | None, typer.Option("--tag", help="Tag to add (repeatable).", show_default=False)
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model to record.", show_default=False)
+    ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Working folder of the session (default: the current one).",
+            exists=True,
+            file_okay=False,
+            resolve_path=True,
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Create a session without starting a chat, and print its id."""
+    manager = open_manager()
+    session = manager.create(
+        title=title,
+        working_dir=directory if directory is not None else os.getcwd(),
+        model=model,
+        tags=tags or [],
+    )
+    manager.close()
+    sys.stdout.write(f"{session.id}\n")
+    if stdout_is_tty():
+        short = render.short_id(session.id)
+        say(f"Created session {short}; chat in it with 'opencode --resume {short}'")
+
+
+@app.command("list")
+def list_sessions(
+    ctx: typer.Context,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            min=0,
+            help="At most N sessions (0: all; default 20 in the table, all with --json/-q).",
+            show_default=False,
+        ),
+    ] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip the first N.")] = 0,
+    tags: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            help="Only sessions with this tag (repeatable: all of them).",
+            show_default=False,
+        ),
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search", help="Only titles containing this (any case).", show_default=False
+        ),
+    ] = None,
+    here: Annotated[
+        bool, typer.Option("--here", help="Only sessions started in the current folder.")
+    ] = False,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Only sessions started in this folder.", show_default=False),
+    ] = None,
+    sort: Annotated[SortField, typer.Option("--sort", help="Order by this field.")] = (
+        SortField.updated
+    ),
+    ascending: Annotated[
+        bool, typer.Option("--asc", help="Oldest / smallest / A-Z first.")
+    ] = False,
+    json_output: JsonFlag = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print ids only.")] = False,
+) -> None:
+    """List sessions, most recently updated first."""
+    if here and directory is not None:
+        ctx.fail("--here and --dir cannot be used together")
+    if json_output and quiet:
+        ctx.fail("--json and --quiet cannot be used together")
+    output = "json" if json_output else "ids" if quiet else "table"
+    if limit is None:
+        limit = render.DEFAULT_PAGE if output == "table" else 0
+    render.print_listing(
+        limit=limit,
+        offset=offset,
+        sort_by=_SORT_FIELDS[sort],
+        descending=not ascending,
+        tags=tags or (),
+        search=search,
+        working_dir=os.getcwd() if here else (str(directory) if directory else None),
+        output=output,
+        wide=True,
+    )
+
+
+@app.command("show")
+def show(session_id: SessionIdArg, json_output: JsonFlag = False) -> None:
+    """Show a session's details, usage and transcript (tool calls and results included)."""
+    manager = open_manager()
+    session = manager.storage.load(resolve_session_id(manager, session_id))
+    if json_output:
+        sys.stdout.write(render.dumps_json(session.to_dict()) + "\n")
+    else:
+        render.print_session(out(), session)
+
+
+@app.command("resume")
+def resume(
+    ctx: typer.Context,
+    session_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID]",
+            help=f"{ID_HELP} Default: the most recent session.",
+            autocompletion=complete_session_id,
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Resume a session and chat in it (same as 'opencode --resume [ID]')."""
+    resume_and_chat(ctx, session_id)
+
+
+@app.command("title")
+def title(
+    session_id: SessionIdArg,
+    words: Annotated[list[str], typer.Argument(metavar="TITLE...", help="The new title.")],
+) -> None:
+    """Rename a session."""
+    manager = open_manager()
+    session = manager.update_session(resolve_session_id(manager, session_id), title=" ".join(words))
+    say(f"Renamed {render.short_id(session.id)}: {render.title_of(session.title)}")
+
+
+@app.command("tag")
+def tag(
+    session_id: SessionIdArg,
+    tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="Tags to add or remove.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the tags instead.")] = False,
+) -> None:
+    """Add tags to a session (or remove them with --remove)."""
+    manager = open_manager()
+    sid = resolve_session_id(manager, session_id)
+    if remove:
+        session = manager.update_session(sid, remove_tags=tags)
+    else:
+        session = manager.update_session(sid, add_tags=tags)
+    shown = ", ".join(session.tags) or "(none)"
+    say(f"Tags of {render.short_id(session.id)}: {shown}")
+
+
+@app.command("delete")
+def delete(
+    session_ids: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="ID...",
+            help="Sessions to delete: ids, unique id prefixes or exact titles.",
+            autocompletion=complete_session_id,
+        ),
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete sessions and their files (asks first on a terminal)."""
+    from opencode.sessions import SessionStorageError
+
+    manager = open_manager()
+    ids: list[str] = []
+    for text in session_ids:
+        sid = resolve_session_id(manager, text)
+        if sid not in ids:
+            ids.append(sid)
+    described = [_describe(manager.index.get(sid), sid) for sid in ids]
+    count = f"{len(ids)} session{'s' if len(ids) != 1 else ''}"
+    if not yes and stdin_is_tty():
+        say(f"About to delete {count}:")
+        for line in described:
+            say(f"  {line}")
+    _confirm(f"Delete {count}?", yes=yes, what=count)
+    failed = 0
+    for sid, line in zip(ids, described, strict=True):
+        try:
+            manager.delete(sid)
+        except SessionStorageError as exc:
+            failed += 1
+            report(exc)
+            continue
+        say(f"Deleted {line}")
+    if failed:
+        raise typer.Exit(exit_codes.ERROR)
+
+
+@app.command("cleanup")
+def cleanup(
+    max_age_days: Annotated[
+        float,
+        typer.Option("--max-age-days", min=0, help="Delete sessions not updated for this long."),
+    ] = 30,
+    keep: Annotated[
+        int, typer.Option("--keep", min=0, help="Always keep this many of the most recent.")
+    ] = 10,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show what would be deleted.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete old sessions, keeping the most recent ones; prints what goes and the space freed."""
+    manager = open_manager()
+    storage, index = manager.storage, manager.index
+    candidates = storage.find_cleanup_candidates(index, max_age_days, keep)
+    if not candidates:
+        say(
+            f"Nothing to clean up: no session beyond the newest {keep} "
+            f"is older than {max_age_days:g} days."
+        )
+        return
+    count = f"{len(candidates)} session{'s' if len(candidates) != 1 else ''}"
+    if not dry_run and not yes and not stdin_is_tty():
+        raise CommandError(
+            f"refusing to delete {count} without confirmation",
+            hint="re-run with --yes to delete them, or with --dry-run to see them",
+        )
+    rows = [(summary, storage.session_size(summary.id)) for summary in candidates]
+    total = sum(num_bytes for _, num_bytes in rows)
+    out().print(render.cleanup_table(rows))
+    out().print(f"{count}, {render.size(total)} ({total:,} bytes)")
+    if dry_run:
+        say(f"Dry run: would delete {count} and free {render.size(total)}.")
+        return
+    _confirm(f"Delete {count}?", yes=yes, what=count)
+    freed = deleted = 0
+    for summary, num_bytes in rows:
+        if storage.delete_if_unlocked(summary.id):
+            index.remove(summary.id)
+            freed += num_bytes
+            deleted += 1
+        else:
+            say(f"warning: kept {render.short_id(summary.id)}: it is open in another process")
+    index.save_if_dirty()
+    say(f"Deleted {deleted} of {count}, freed {render.size(freed)} ({freed:,} bytes).")
+
+
+@app.command("export")
+def export(
+    session_id: SessionIdArg,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="Markdown for people, JSON for tools.")
+    ] = ExportFormat.markdown,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to this file instead of stdout.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Export a session as a Markdown transcript or as JSON that Session.from_json loads."""
+    manager = open_manager()
+    session = manager.storage.load(resolve_session_id(manager, session_id))
+    if fmt is ExportFormat.json:
+        text = render.dumps_json(session.to_dict()) + "\n"
+    else:
+        text = render.to_markdown(session)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    say(f"Exported {render.short_id(session.id)} to {output}")
+
+
+@app.command("recover")
+def recover(session_id: SessionIdArg) -> None:
+    """Restore a session whose file is damaged from its last good version (.backup)."""
+    manager = open_manager()
+    sid = resolve_session_id(manager, session_id)
+    if not manager.storage.recover_from_backup(sid):
+        raise CommandError(f"session {sid} has no usable backup to restore")
+    session = manager.storage.load(sid)
+    manager.index.update(session)
+    manager.index.save_if_dirty()
+    say(f"Restored {render.short_id(sid)} ({session.message_count} messages) from its backup")

@@ -1,0 +1,276 @@
+"""Slash commands typed at the interactive prompt: ``/session ...``, ``/help``, ``/quit``.
+
+They act through the same ``SessionManager`` calls as the ``opencode session`` subcommands and
+are never recorded as messages. Their output is data, so it goes to stdout; problems are one
+line on stderr and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, TextIO
+
+from opencode.cli.console import printable
+from opencode.cli.render import short_id, title_of
+from opencode.errors import OpencodeError
+from opencode.sessions import (
+    AmbiguousSessionIdError,
+    Session,
+    SessionManager,
+    SessionSummary,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# A command is "/" then a word; "/usr/bin is slow" is a message, not an unknown command.
+_COMMAND: Final = re.compile(r"/[A-Za-z][\w-]*")
+LIST_LIMIT: Final = 10
+RECENT_EXCHANGES: Final = 3
+_PREVIEW_CHARS: Final = 300
+_PREVIEW_LINES: Final = 4
+
+HELP_TEXT: Final = """\
+Commands:
+  /session                 show the current session
+  /session list            list recent sessions
+  /session new             start a new session in this folder
+  /session resume [ID]     switch to a session (id prefix or exact title; default: the latest)
+  /session title TEXT      rename the current session
+  /session tag NAME        tag the current session
+  /help                    show this help
+  /quit                    save and exit (also /exit, Ctrl-D)
+Anything else is sent to the model. Ctrl-C cancels an answer; Ctrl-C twice exits."""
+
+COMMAND_NAMES: Final = ("/session", "/help", "/quit", "/exit")
+SESSION_SUBCOMMANDS: Final = ("list", "new", "resume", "title", "tag")
+
+
+class SlashAction(enum.Enum):
+    """What the loop does after a slash command."""
+
+    CONTINUE = "continue"
+    SWITCHED = "switched"  # another session is now current
+    QUIT = "quit"
+
+
+@dataclass
+class SlashContext:
+    """What a slash command needs: the manager, where to write, and the model in use."""
+
+    manager: SessionManager
+    out: TextIO
+    err: TextIO
+    model: str | None = None
+
+
+def is_slash_command(line: str) -> bool:
+    """True when ``line`` is a command (``/word ...``) rather than a message for the model."""
+    first = line.strip().split(maxsplit=1)
+    return bool(first) and _COMMAND.fullmatch(first[0]) is not None
+
+
+def handle_slash(line: str, ctx: SlashContext) -> SlashAction:
+    """Run one slash command; library errors become one line on stderr."""
+    name, _, rest = line.strip().partition(" ")
+    command = _COMMANDS.get(name.lower())
+    if command is None:
+        print(f"Unknown command: {printable(name)} (try /help)", file=ctx.err)
+        return SlashAction.CONTINUE
+    try:
+        return command(rest.strip(), ctx)
+    except OpencodeError as exc:
+        print(f"error: {printable(str(exc))}", file=ctx.err)
+        return SlashAction.CONTINUE
+
+
+def _help(args: str, ctx: SlashContext) -> SlashAction:
+    print(HELP_TEXT, file=ctx.out)
+    return SlashAction.CONTINUE
+
+
+def _quit(args: str, ctx: SlashContext) -> SlashAction:
+    return SlashAction.QUIT
+
+
+def _session(args: str, ctx: SlashContext) -> SlashAction:
+    sub, _, rest = args.partition(" ")
+    rest = rest.strip()
+    if not sub:
+        return _session_info(ctx)
+    handler = _SESSION_COMMANDS.get(sub.lower())
+    if handler is None:
+        print(
+            f"Unknown subcommand: /session {printable(sub)} (try {', '.join(SESSION_SUBCOMMANDS)})",
+            file=ctx.err,
+        )
+        return SlashAction.CONTINUE
+    return handler(rest, ctx)
+
+
+def _session_info(ctx: SlashContext) -> SlashAction:
+    from opencode.cli.render import session_details
+
+    session = ctx.manager.current_session
+    if session is None:
+        print("No active session", file=ctx.out)
+        return SlashAction.CONTINUE
+    _console(ctx.out).print(session_details(session))
+    return SlashAction.CONTINUE
+
+
+def _session_list(args: str, ctx: SlashContext) -> SlashAction:
+    from opencode.cli.render import print_sessions
+
+    sessions = ctx.manager.list_sessions(limit=LIST_LIMIT)
+    if not sessions:
+        print("No sessions yet", file=ctx.out)
+        return SlashAction.CONTINUE
+    print_sessions(_console(ctx.out), sessions, heading=f"Recent sessions ({len(sessions)}):")
+    return SlashAction.CONTINUE
+
+
+def _session_new(args: str, ctx: SlashContext) -> SlashAction:
+    manager = ctx.manager
+    old = manager.current_session
+    working_dir = old.working_dir if old is not None and old.working_dir else None
+    # create() saves and releases the current session before making the new one current.
+    session = manager.create(working_dir=working_dir, model=ctx.model)
+    print(f"New session: {session.id}", file=ctx.out)
+    return SlashAction.SWITCHED
+
+
+def _session_resume(args: str, ctx: SlashContext) -> SlashAction:
+    manager = ctx.manager
+    current = manager.current_session
+    if args:
+        from opencode.cli.resolve import resolve_session_id
+
+        try:
+            session_id = resolve_session_id(manager, args, refresh=True)
+        except AmbiguousSessionIdError as exc:
+            print(f"error: {printable(str(exc))}: {_candidates(exc.candidates)}", file=ctx.err)
+            return SlashAction.CONTINUE
+    else:
+        # "The latest" from inside a session means the latest *other* one.
+        others = [
+            s for s in manager.list_sessions(limit=2) if current is None or s.id != current.id
+        ]
+        if not others:
+            print("No other session to resume", file=ctx.err)
+            return SlashAction.CONTINUE
+        session_id = others[0].id
+    if current is not None and current.id == session_id:
+        print(f"Already in session {session_id}", file=ctx.err)
+        return SlashAction.CONTINUE
+    session = manager.resume(session_id)
+    print(f"Resumed: {title_of(session.title)}", file=ctx.out)
+    write_resume_summary(session, ctx.err)
+    return SlashAction.SWITCHED
+
+
+def _session_title(args: str, ctx: SlashContext) -> SlashAction:
+    if not args:
+        print("Usage: /session title <text>", file=ctx.err)
+        return SlashAction.CONTINUE
+    ctx.manager.set_title(args)
+    session = ctx.manager.current_session
+    title = session.title if session is not None else args
+    print(f"Title set: {printable(title)}", file=ctx.out)
+    return SlashAction.CONTINUE
+
+
+def _session_tag(args: str, ctx: SlashContext) -> SlashAction:
+    if not args:
+        print("Usage: /session tag <name>", file=ctx.err)
+        return SlashAction.CONTINUE
+    tag = args.strip()
+    if ctx.manager.add_tag(tag):
+        print(f"Tag added: {printable(tag)}", file=ctx.out)
+    else:
+        print(f"Already tagged: {printable(tag)}", file=ctx.out)
+    return SlashAction.CONTINUE
+
+
+_SESSION_COMMANDS: Final[dict[str, Callable[[str, SlashContext], SlashAction]]] = {
+    "list": _session_list,
+    "new": _session_new,
+    "resume": _session_resume,
+    "title": _session_title,
+    "tag": _session_tag,
+}
+
+_COMMANDS: Final[dict[str, Callable[[str, SlashContext], SlashAction]]] = {
+    "/session": _session,
+    "/help": _help,
+    "/quit": _quit,
+    "/exit": _quit,
+}
+
+
+# -- shown on resume (also by the loop at start-up) ---------------------------------------------
+
+
+def write_resume_summary(session: Session, err: TextIO) -> None:
+    """``(<title> - <n> messages)`` and the last few exchanges, so the user sees where they were."""
+    print(f"({title_of(session.title)} - {session.message_count} messages)", file=err)
+    exchanges = recent_exchanges(session)
+    if exchanges:
+        print("", file=err)
+        for role, content in exchanges:
+            print(f"{role}: {content}", file=err)
+
+
+def recent_exchanges(session: Session, count: int = RECENT_EXCHANGES) -> list[tuple[str, str]]:
+    """The last ``count`` user turns and the answers after them, shortened for display."""
+    shown: list[tuple[str, str]] = []
+    turns = 0
+    for message in reversed(session.messages):
+        if message.role == "user":
+            label = "You"
+        elif message.role == "assistant" and message.content:
+            label = "Assistant"
+        else:
+            continue  # system prompts, tool traffic, empty tool-call turns
+        shown.append((label, _preview(message.content)))
+        if message.role == "user":
+            turns += 1
+            if turns >= count:
+                break
+    shown.reverse()
+    return shown
+
+
+def _preview(text: str) -> str:
+    lines = text.strip("\n").splitlines() or [""]
+    cut = len(lines) > _PREVIEW_LINES
+    body = "\n".join(lines[:_PREVIEW_LINES])
+    if len(body) > _PREVIEW_CHARS:
+        body, cut = body[:_PREVIEW_CHARS].rstrip(), True
+    return printable(body, multiline=True) + (" ..." if cut else "")
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _console(stream: TextIO) -> Console:
+    """A Rich console on ``stream`` with markup off, like the CLI's own consoles."""
+    from opencode.cli import console
+
+    if stream is sys.stdout:
+        return console.out()
+    if stream is sys.stderr:
+        return console.err()
+    from rich.console import Console
+
+    return Console(file=stream, markup=False, highlight=False, emoji=False)
+
+
+def _candidates(candidates: list[SessionSummary], limit: int = 5) -> str:
+    shown = [f"{short_id(s.id)} ({title_of(s.title)})" for s in candidates[:limit]]
+    more = len(candidates) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")

@@ -1,0 +1,265 @@
+"""Several real processes on one data folder: merged index, one writer per session, cleanup."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from opencode.sessions import (
+    Session,
+    SessionIndex,
+    SessionLockedError,
+    SessionManager,
+    SessionStorage,
+)
+from opencode.sessions.validate import utc_now
+
+WORKERS = Path(__file__).parent / "_workers"
+TIMEOUT = 60.0
+
+
+class Child:
+    """A worker process whose stdout lines can be awaited with a timeout."""
+
+    def __init__(self, script: str, *args: str | Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKERS / script), *map(str, args)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+        )
+        assert self.proc.stdout is not None
+        self.fd = self.proc.stdout.fileno()
+        self.buffer = b""
+
+    def readline(self, timeout: float = TIMEOUT) -> str:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.proc.kill()
+                pytest.fail(f"{self.proc.args[1]} printed nothing for {timeout}s")
+            readable, _, _ = select.select([self.fd], [], [], left)
+            if readable:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    _, err = self.proc.communicate(timeout=TIMEOUT)
+                    pytest.fail(f"{self.proc.args[1]} exited early:\n{err.decode()}")
+                self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode()
+
+    def send(self, text: str = "\n") -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def finish(self) -> None:
+        """Let the child go on (one stdin line), then wait for a clean exit."""
+        self.send()
+        _, err = self.proc.communicate(timeout=TIMEOUT)
+        assert self.proc.returncode == 0, err.decode()
+
+    def kill(self) -> None:
+        """Make sure the child is gone and its pipes are closed (also after a failure)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=TIMEOUT)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if stream is not None and not stream.closed:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+
+@pytest.fixture
+def storage(data_dir: Path) -> SessionStorage:
+    return SessionStorage(data_dir / "sessions")
+
+
+def new_manager(storage: SessionStorage) -> SessionManager:
+    return SessionManager(storage, auto_save_interval=0, fire_shell_hooks=False)
+
+
+def saved_session(storage: SessionStorage, title: str, days_ago: float = 0) -> Session:
+    """A session written straight to disk, last updated ``days_ago`` days ago."""
+    when = utc_now() - timedelta(days=days_ago)
+    session = Session(title=title, working_dir="/p", created_at=when, updated_at=when)
+    storage.save(session)
+    return session
+
+
+# -- many writers, one index ------------------------------------------------------------------
+
+
+def test_concurrent_processes_keep_index_equal_to_session_files(storage: SessionStorage) -> None:
+    workers, per_worker = 4, 15
+    children = [
+        Child("concurrent_writer.py", storage.storage_dir, n, per_worker) for n in range(workers)
+    ]
+    try:
+        for child in children:
+            assert child.readline() == "ready"
+        for child in children:
+            child.send()  # start all at once
+        reports = [json.loads(child.readline()) for child in children]
+        for child in children:
+            _, err = child.proc.communicate(timeout=TIMEOUT)
+            assert child.proc.returncode == 0, err.decode()
+    finally:
+        for child in children:
+            child.kill()
+
+    created = {sid for r in reports for sid in r["created"]}
+    deleted = {sid for r in reports for sid in r["deleted"]}
+    assert len(created) == workers * per_worker
+    assert set(storage.list_session_ids()) == created - deleted
+
+    # index.json as the writers left it, read raw: no reconciliation may paper over a loss
+    document = json.loads(storage.index_path.read_text())
+    assert document["version"] == 1
+    entries = document["sessions"]
+    assert set(entries) == created - deleted
+    for sid, entry in entries.items():
+        expected = storage.load(sid).summary().to_dict()
+        del expected["id"]
+        assert entry == expected, sid
+    # spot-check that the updates really happened in the files the index agrees with
+    titles = sorted(entry["title"] for entry in entries.values())
+    assert sum(t.endswith(" renamed") for t in titles) > 0
+    assert sum(t.endswith(" later") for t in titles) == workers * 4 - workers  # 1 of 4 deleted
+    assert all(not storage.get_journal_path(sid).exists() for sid in entries)
+
+
+# -- one writer per session -------------------------------------------------------------------
+
+
+def test_second_process_is_refused_and_kill_releases_the_lock(storage: SessionStorage) -> None:
+    session = saved_session(storage, "held")
+    holder = Child("hold_session.py", storage.storage_dir, session.id)
+    try:
+        word, pid = holder.readline().split()
+        assert word == "ready"
+        assert int(pid) == holder.proc.pid
+
+        manager = new_manager(storage)
+        with pytest.raises(SessionLockedError) as refused:
+            manager.resume(session.id)
+        assert "open in another process" in str(refused.value)
+        assert str(holder.proc.pid) in str(refused.value)
+        assert refused.value.pid == holder.proc.pid
+        assert not manager.has_current
+
+        # reading, listing and showing never need the writer lock
+        assert storage.load(session.id).title == "held"
+        assert [s.id for s in SessionIndex(storage).list()] == [session.id]
+        assert [s.id for s in manager.list_sessions()] == [session.id]
+        shown = manager.get_session(session.id)
+        assert shown is not None
+        assert shown.title == "held"
+
+        # nor may another process delete it
+        with pytest.raises(SessionLockedError):
+            manager.delete(session.id)
+        assert storage.exists(session.id)
+
+        os.kill(holder.proc.pid, signal.SIGKILL)
+        assert holder.proc.wait(timeout=TIMEOUT) == -signal.SIGKILL
+
+        resumed = manager.resume(session.id)
+        assert resumed.id == session.id
+        owner = storage.storage_dir / f"{session.id}.owner"
+        assert owner.read_text().strip() == str(os.getpid())
+        manager.add_message("user", "after the crash")
+        manager.close()
+        assert storage.load(session.id).messages[-1].content == "after the crash"
+    finally:
+        holder.kill()
+
+
+def test_lock_is_free_again_after_the_holder_closes(storage: SessionStorage) -> None:
+    session = saved_session(storage, "handed over")
+    holder = Child("hold_session.py", storage.storage_dir, session.id)
+    try:
+        assert holder.readline().startswith("ready ")
+        manager = new_manager(storage)
+        with pytest.raises(SessionLockedError):
+            manager.resume(session.id)
+        holder.send()
+        assert holder.readline() == "closed"
+        holder.proc.communicate(timeout=TIMEOUT)
+        assert manager.resume(session.id).id == session.id
+        manager.close()
+    finally:
+        holder.kill()
+
+
+def test_resuming_the_current_session_in_the_same_manager_is_fine(
+    storage: SessionStorage,
+) -> None:
+    manager = new_manager(storage)
+    session = manager.create(title="mine")
+    manager.add_message("user", "hello")
+    again = manager.resume(session.id)
+    assert again is session
+    assert manager.current_session is session
+    manager.add_message("assistant", "still writable")
+    manager.close()
+    assert [m.content for m in storage.load(session.id).messages] == ["hello", "still writable"]
+
+
+# -- cleanup ----------------------------------------------------------------------------------
+
+
+def test_cleanup_spares_newest_current_and_sessions_open_elsewhere(
+    storage: SessionStorage,
+) -> None:
+    old = [saved_session(storage, f"old {i}", days_ago=40 + 10 * i) for i in range(6)]
+    recent = [saved_session(storage, f"recent {i}", days_ago=i) for i in range(2)]
+    # newest first: recent 0, recent 1, old 0 (kept by keep_minimum=3); old 1..5 are all
+    # candidates, but old 5 is this manager's current session and old 4 is open elsewhere
+    manager = new_manager(storage)
+    manager.resume(old[5].id)
+    holder = Child("hold_session.py", storage.storage_dir, old[4].id)
+    try:
+        assert holder.readline().startswith("ready ")
+
+        deleted = SessionStorage(storage.storage_dir).cleanup_old_sessions(
+            max_age_days=30, keep_minimum=3
+        )
+
+        assert sorted(deleted) == sorted(s.id for s in old[1:4])
+        survivors = {s.id for s in (*recent, old[0], old[4], old[5])}
+        assert set(storage.list_session_ids()) == survivors
+        for sid in survivors:
+            assert storage.load(sid).id == sid
+        for s in old[1:4]:
+            assert not list(storage.storage_dir.glob(f"{s.id}.*"))
+        assert {s.id for s in SessionIndex(storage).list()} == survivors
+
+        # both writers still work on their sessions after the cleanup
+        manager.add_message("user", "still here")
+        manager.close()
+        assert storage.load(old[5].id).message_count == 1
+        holder.finish()
+        assert storage.load(old[4].id).title == "old 4"
+    finally:
+        holder.kill()
+
+
+def test_cleanup_deletes_old_sessions_nobody_holds(storage: SessionStorage) -> None:
+    """The counterpart of the test above: without a holder, the same sessions do go."""
+    old = [saved_session(storage, f"old {i}", days_ago=40 + 10 * i) for i in range(3)]
+    deleted = storage.cleanup_old_sessions(max_age_days=30, keep_minimum=1)
+    assert sorted(deleted) == sorted(s.id for s in old[1:])
+    assert storage.list_session_ids() == [old[0].id]
