@@ -43,13 +43,17 @@ class AutoSaver:
         self._wake.set()
         return True
 
-    def stop(self) -> None:
-        """Stop the thread and wait briefly for a save in progress."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop the thread; with ``wait`` also wait briefly for a save in progress.
+
+        The manager stops it while holding its own lock, which a save in progress may be
+        waiting for: it passes ``wait=False`` and the thread ends as soon as that save does.
+        """
         self._stop.set()
         self._wake.set()
         thread = self._thread
         self._thread = None
-        if thread is not None and thread is not threading.current_thread():
+        if wait and thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5.0)
 
     def _run(self) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import orjson
 
-from opencode.sessions.errors import SessionStorageError
+from opencode.sessions.errors import InvalidSessionValueError, SessionStorageError
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +50,20 @@ def storage_error(what: str, exc: OSError) -> SessionStorageError:
 
 
 def dumps_json(data: Any) -> bytes:
-    """Readable JSON (indent 2, UTF-8, trailing newline), fast via orjson.
+    """Readable JSON (indent 2, UTF-8, trailing newline), fast via orjson."""
+    return encode_json(data, orjson.OPT_INDENT_2) + b"\n"
 
-    orjson refuses integers beyond 64 bits; such rare payloads fall back to the stdlib.
+
+def encode_json(data: Any, option: int = 0) -> bytes:
+    """JSON bytes, or ``InvalidSessionValueError`` for what cannot be stored and read back.
+
+    orjson refuses integers beyond 64 bits and lone surrogates; refusing them at write time
+    keeps every file we write loadable, with exactly the values that went in.
     """
     try:
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
-    except (orjson.JSONEncodeError, TypeError):
-        import json
-
-        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        return orjson.dumps(data, option=option)
+    except TypeError as exc:
+        raise InvalidSessionValueError(f"cannot store this value: {exc}") from None
 
 
 def write_all(fd: int, data: bytes) -> None:

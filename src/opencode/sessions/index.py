@@ -73,6 +73,9 @@ class SessionIndex:
     def _load(self) -> dict[str, SessionSummary]:
         entries = self._read_index_file()
         if entries is None:
+            missing = not self._read_only and not self.storage.index_path.exists()
+            if missing and self.storage.list_session_ids():
+                logger.warning("%s is missing; rebuilding it", self.storage.index_path)
             return self._rebuild_entries(save=True)
         self._reconcile(entries)
         return entries
@@ -233,6 +236,7 @@ class SessionIndex:
     def rebuild(self) -> int:
         """Re-read every session file and rewrite the index; returns the session count."""
         self._pending.clear()
+        self._read_index_file()  # notices an index from a newer opencode: never overwrite it
         self._entries = self._rebuild_entries(save=False)
         self._pending.update(self._entries)
         if not self._read_only:
@@ -346,7 +350,7 @@ def _summary_from_entry(session_id: str, entry: Any) -> SessionSummary:
                 working_dir,
                 model,
             )
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         pass
     return SessionSummary.from_dict(entry, session_id)
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 import orjson
 
 from opencode.sessions.errors import SessionCorruptedError
-from opencode.sessions.fileio import PRIVATE_FILE_MODE, storage_error, write_all
+from opencode.sessions.fileio import PRIVATE_FILE_MODE, encode_json, storage_error, write_all
 from opencode.sessions.models import Session, SessionMessage, ToolInvocation
 from opencode.sessions.validate import as_object, format_timestamp, opt_int, timestamp, utc_now
 
@@ -159,7 +159,7 @@ class SessionJournal:
         if self._fd is None:
             self.open()
         assert self._fd is not None
-        data = b"".join(orjson.dumps(record) + b"\n" for record in records)
+        data = b"".join(encode_json(record) + b"\n" for record in records)
         try:
             write_all(self._fd, data)
             if self.durable:

@@ -141,12 +141,15 @@ class SessionManager:
         """Start a new session (saving and releasing the current one first) and make it current."""
         session = Session(
             title=titles.clean_title(title or ""),
-            working_dir=normalize_dir(working_dir if working_dir is not None else _cwd()),
+            working_dir=titles.storable_text(
+                normalize_dir(working_dir if working_dir is not None else _cwd())
+            ),
             model=model,
             tags=titles.clean_tags(tags),
         )
         with self._lock:
             self.close()
+            self.index.count()  # load before the new file exists, so it is not "found" as unindexed
             lock = self.storage.writer_lock(session.id)
             lock.acquire()
             try:
@@ -257,10 +260,11 @@ class SessionManager:
         self._current = session
         self._unsaved = False
         self._saved_metadata = _fingerprint(session.metadata)
+        self._autosaver = AutoSaver(self._autosave_tick, self.auto_save_interval)
         self._autosaver.start()
 
     def _deactivate(self) -> None:
-        self._autosaver.stop()
+        self._autosaver.stop(wait=False)
         if self._journal is not None:
             self._journal.close()
         if self._writer_lock is not None:
@@ -286,7 +290,7 @@ class SessionManager:
         with self._lock:
             if not self.is_dirty:
                 return
-        self.save()
+            self.save()
 
     def _save_at_exit(self) -> None:
         if not self._lock.acquire(timeout=5.0):
@@ -364,7 +368,11 @@ class SessionManager:
         if not isinstance(content, str):
             raise ValueError("content must be a string")
         message = SessionMessage(
-            role=role, content=content, tool_calls=tool_calls, tool_call_id=tool_call_id, name=name
+            role=role,
+            content=titles.storable_text(content),
+            tool_calls=tool_calls,
+            tool_call_id=tool_call_id,
+            name=name,
         )
         with self._lock:
             session = self._record(OP_MESSAGE, {"message": message.to_dict()})

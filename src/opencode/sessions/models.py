@@ -269,7 +269,8 @@ class Session:
             )
         created_at = timestamp(data, "created_at", "")
         messages = as_list(data.get("messages", []), "messages")
-        tools = as_list(data.get("tool_history", []) or [], "tool_history")
+        raw_tools = data.get("tool_history")
+        tools = [] if raw_tools is None else as_list(raw_tools, "tool_history")
         return cls(
             id=session_id,
             title=str_or(data, "title", "", ""),
@@ -295,7 +296,7 @@ class Session:
         """Parse JSON text, raising ``SessionCorruptedError`` when it is not a session."""
         try:
             data = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise SessionCorruptedError(f"not valid JSON ({exc})") from None
         return cls.from_dict(data)
 

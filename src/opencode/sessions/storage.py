@@ -233,9 +233,48 @@ class SessionStorage:
             except OSError as exc:
                 raise storage_error(f"cannot delete session {session_id}", exc) from exc
             removed = removed or suffix in (SESSION_SUFFIX, JOURNAL_SUFFIX, BACKUP_SUFFIX)
+        removed = self._remove_leftovers(session_id) or removed
         if removed:
             fsync_dir(self.storage_dir)
         return removed
+
+    def _remove_leftovers(self, session_id: str) -> bool:
+        """Remove temp files a crash mid-save left behind: they hold the session's text too."""
+        prefixes = tuple(f".{session_id}{suffix}." for suffix in (SESSION_SUFFIX, BACKUP_SUFFIX))
+        removed = False
+        try:
+            with os.scandir(self.storage_dir) as entries:
+                names = [e.name for e in entries if e.name.startswith(prefixes)]
+        except FileNotFoundError:
+            return False
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                (self.storage_dir / name).unlink()
+                removed = True
+        return removed
+
+    def remove_stale_temp_files(self, older_than_seconds: float = 3600.0) -> int:
+        """Sweep temp files no writer can still be using; returns how many were removed."""
+        import time
+
+        cutoff = time.time() - older_than_seconds
+        count = 0
+        try:
+            with os.scandir(self.storage_dir) as entries:
+                stale = [
+                    e.path
+                    for e in entries
+                    if e.name.startswith(".")
+                    and e.name.endswith((".tmp", ".link"))
+                    and e.stat(follow_symlinks=False).st_mtime < cutoff
+                ]
+        except FileNotFoundError:
+            return 0
+        for path in stale:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                count += 1
+        return count
 
     def recover_from_backup(self, session_id: str) -> bool:
         """Put the last good snapshot back in place; False when there is no usable backup."""
@@ -248,7 +287,7 @@ class SessionStorage:
         if session.id != session_id:
             return False
         atomic_write(self.get_path(session_id), data)
-        logger.warning("restored session %s from its backup %s", session_id, backup)
+        logger.info("restored session %s from its backup %s", session_id, backup)
         return True
 
     def cleanup_old_sessions(self, max_age_days: float = 30, keep_minimum: int = 10) -> list[str]:
@@ -265,6 +304,7 @@ class SessionStorage:
         for session_id in deleted:
             index.remove(session_id)
         index.save_if_dirty()
+        self.remove_stale_temp_files()
         return deleted
 
     def find_cleanup_candidates(

@@ -22,6 +22,23 @@ def _without_controls(text: str) -> str:
     return "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
 
 
+def storable_text(text: str) -> str:
+    """``text`` with undecodable bytes (lone surrogates) replaced by U+FFFD.
+
+    Terminal input and folder names decoded with ``surrogateescape`` carry them; UTF-8 files
+    cannot, so each such byte becomes one replacement character, as editors show it.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "replace")
+    return text
+
+
 def clean_title(title: str) -> str:
     """One line of printable text, whitespace collapsed, at most ``MAX_TITLE`` characters."""
     if not isinstance(title, str):

@@ -105,7 +105,10 @@ def opt_number(data: Mapping[str, Any], key: str, where: str, default: float = 0
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise corrupt(where + key, "a number", value)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise SessionCorruptedError(f"field '{where}{key}': number out of range") from None
 
 
 def opt_bool(data: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
@@ -131,7 +134,7 @@ def timestamp(
         raise corrupt(where + key, "an ISO-8601 timestamp", value)
     try:
         return parse_timestamp(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise SessionCorruptedError(
             f"field '{where}{key}': {value[:40]!r} is not an ISO-8601 timestamp"
         ) from None
