@@ -144,6 +144,11 @@ def test_bad_timeout_setting_is_a_usage_error(stub, project):
     assert code == 2
     assert out == ""
     assert "OPENCODE_TIMEOUT must be a positive number of seconds" in err
+    # Checked before the session is created: a typo leaves no empty session behind.
+    assert "Session:" not in err
+    from opencode.sessions import SessionStorage
+
+    assert SessionStorage().list_session_ids() == []
 
 
 def test_without_a_model_the_loop_is_a_journal(project):

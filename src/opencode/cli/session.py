@@ -17,10 +17,11 @@ import typer
 
 from opencode.cli import exit_codes, render
 from opencode.cli.completion import session_id_completions
-from opencode.cli.console import out, say, stdin_is_tty, stdout_is_tty
+from opencode.cli.console import error, out, say, stdin_is_tty, stdout_is_tty
 from opencode.cli.errors import CommandError, report
 
 if TYPE_CHECKING:
+    from opencode.cli.repl import ReplOptions
     from opencode.sessions import Session, SessionManager, SessionSummary
 
 app = typer.Typer(
@@ -73,22 +74,33 @@ def _root_options(ctx: typer.Context) -> RootOptions:
     return obj if isinstance(obj, RootOptions) else RootOptions()
 
 
-def chat(ctx: typer.Context, manager: SessionManager, session: Session, *, resumed: bool) -> None:
-    """Hand an open session to the interactive loop and exit with its code."""
-    from opencode.cli.repl import ReplOptions, run_repl
+def _repl_options(ctx: typer.Context) -> ReplOptions:
+    """The chat loop's settings, checked before any session is created or resumed.
 
-    options = _root_options(ctx)
+    A typo in ``--base-url`` or ``OPENCODE_TIMEOUT`` then exits 2 without leaving an empty
+    session behind.
+    """
+    from opencode.chat import ChatConfigError
+    from opencode.cli.repl import ReplOptions, resolve_repl_chat_config
+
+    root = _root_options(ctx)
+    options = ReplOptions(
+        model=root.model, base_url=root.base_url, history_tokens=root.history_tokens
+    )
     try:
-        code = run_repl(
-            manager,
-            session,
-            resumed=resumed,
-            options=ReplOptions(
-                model=options.model,
-                base_url=options.base_url,
-                history_tokens=options.history_tokens,
-            ),
-        )
+        resolve_repl_chat_config(options)
+    except ChatConfigError as exc:
+        error(str(exc))
+        raise typer.Exit(exit_codes.USAGE) from None
+    return options
+
+
+def chat(manager: SessionManager, session: Session, options: ReplOptions, *, resumed: bool) -> None:
+    """Hand an open session to the interactive loop and exit with its code."""
+    from opencode.cli.repl import run_repl
+
+    try:
+        code = run_repl(manager, session, resumed=resumed, options=options)
     finally:
         manager.close()
     if code:
@@ -97,6 +109,7 @@ def chat(ctx: typer.Context, manager: SessionManager, session: Session, *, resum
 
 def resume_and_chat(ctx: typer.Context, text: str | None) -> None:
     """``--resume [ID]`` and ``session resume [ID]``: the named or the latest session."""
+    options = _repl_options(ctx)
     manager = open_manager()
     if text:
         session = manager.resume(resolve_session_id(manager, text))
@@ -105,11 +118,12 @@ def resume_and_chat(ctx: typer.Context, text: str | None) -> None:
         if latest is None:
             raise CommandError("no sessions to resume", hint="run 'opencode' to start one")
         session = latest
-    chat(ctx, manager, session, resumed=True)
+    chat(manager, session, options, resumed=True)
 
 
 def continue_and_chat(ctx: typer.Context) -> None:
     """``--continue``: the most recent session started in the current folder."""
+    options = _repl_options(ctx)
     manager = open_manager()
     here = os.getcwd()
     found = manager.list_sessions(limit=1, working_dir=here)
@@ -118,14 +132,15 @@ def continue_and_chat(ctx: typer.Context) -> None:
             f"no session was started in {here}",
             hint="run 'opencode' to start one here, or 'opencode --resume' for the latest",
         )
-    chat(ctx, manager, manager.resume(found[0].id), resumed=True)
+    chat(manager, manager.resume(found[0].id), options, resumed=True)
 
 
 def new_and_chat(ctx: typer.Context) -> None:
     """``opencode``: a new session in the current folder."""
+    options = _repl_options(ctx)
     manager = open_manager()
-    session = manager.create(working_dir=os.getcwd(), model=_root_options(ctx).model)
-    chat(ctx, manager, session, resumed=False)
+    session = manager.create(working_dir=os.getcwd(), model=options.model)
+    chat(manager, session, options, resumed=False)
 
 
 def _describe(summary: SessionSummary | None, session_id: str) -> str:

@@ -44,10 +44,13 @@ class HookDispatcher:
                 return
             worker = threading.Thread(target=self._drain, name="opencode-hooks", daemon=False)
             try:
+                # During interpreter shutdown (an atexit handler) the main thread is no
+                # longer alive: Python 3.12 refuses new threads then, and 3.13 starts them but
+                # never joins them. Either way, run the queue here so the hooks still run.
+                if not threading.main_thread().is_alive():
+                    raise RuntimeError("interpreter is shutting down")
                 worker.start()
             except RuntimeError:
-                # No new threads during interpreter shutdown (e.g. dispatch from an atexit
-                # handler): run the queue here instead, so the hooks still run.
                 self._worker = threading.current_thread()
                 inline = True
             else:
