@@ -13,6 +13,7 @@ import pytest
 # here import their helpers as ``cli_helpers``.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import stub_chat_server
 from cli_helpers import CliRunnerHelper
 
 
@@ -28,3 +29,10 @@ def _restore_logging() -> Iterator[None]:
 @pytest.fixture
 def cli() -> CliRunnerHelper:
     return CliRunnerHelper()
+
+
+@pytest.fixture
+def stub() -> Iterator[stub_chat_server.StubChatServer]:
+    """A chat-completions server on 127.0.0.1 that answers what each test queues."""
+    with stub_chat_server.StubChatServer() as server:
+        yield server

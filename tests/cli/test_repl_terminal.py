@@ -6,37 +6,13 @@ terminal send SIGINT exactly as a keyboard would.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
+import stub_chat_server as helper  # on sys.path via tests/cli/conftest.py
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-
-
-def _load_helper() -> ModuleType:
-    name = "opencode_tests_cli_stub_chat_server"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("stub_chat_server.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-helper = _load_helper()
-
-
-@pytest.fixture
-def stub() -> Iterator[helper.StubChatServer]:
-    with helper.StubChatServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -32,7 +32,13 @@ from opencode.sessions.journal import (
     make_record,
 )
 from opencode.sessions.locks import SessionWriterLock
-from opencode.sessions.models import Session, SessionMessage, SessionSummary, ToolInvocation
+from opencode.sessions.models import (
+    Session,
+    SessionMessage,
+    SessionSummary,
+    ToolInvocation,
+    check_token_counts,
+)
 from opencode.sessions.storage import SessionStorage
 
 logger = logging.getLogger(__name__)
@@ -406,12 +412,7 @@ class SessionManager:
 
     def update_usage(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
         """Add a model call's reported token usage to the current session."""
-        for label, value in (
-            ("prompt_tokens", prompt_tokens),
-            ("completion_tokens", completion_tokens),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{label} must be a non-negative integer, got {value!r}")
+        check_token_counts(prompt_tokens, completion_tokens)
         with self._lock:
             self._record(
                 OP_USAGE, {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}

@@ -47,6 +47,13 @@ def _short_uid(prefix: str) -> str:
     return f"{prefix}_{uuid4().hex[:24]}"
 
 
+def check_token_counts(prompt_tokens: object, completion_tokens: object) -> None:
+    """Reject usage figures that are not non-negative whole numbers (before anything changes)."""
+    for name, value in (("prompt_tokens", prompt_tokens), ("completion_tokens", completion_tokens)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+
+
 @dataclass
 class SessionMessage:
     """One chat message in the OpenAI shape (role, content, tool calls, tool results)."""
@@ -205,12 +212,7 @@ class Session:
 
     def update_usage(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
         """Add one model call's token usage to the totals."""
-        for name, value in (
-            ("prompt_tokens", prompt_tokens),
-            ("completion_tokens", completion_tokens),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        check_token_counts(prompt_tokens, completion_tokens)
         self.total_prompt_tokens += prompt_tokens
         self.total_completion_tokens += completion_tokens
         self.touch()
