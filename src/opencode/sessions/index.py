@@ -18,7 +18,7 @@ from typing import Any, Final
 import orjson
 
 from opencode.sessions.errors import SessionCorruptedError, SessionStorageError
-from opencode.sessions.fileio import atomic_write, dumps_json, read_bytes
+from opencode.sessions.fileio import atomic_write, dumps_json
 from opencode.sessions.locks import locked_index
 from opencode.sessions.models import Session, SessionSummary
 from opencode.sessions.storage import SessionStorage
@@ -58,6 +58,9 @@ class SessionIndex:
         self._entries: dict[str, SessionSummary] | None = None
         self._pending: dict[str, SessionSummary | None] = {}
         self._read_only = False
+        # The entries of index.json as this object last read or wrote it, keyed by the file's
+        # identity: an unchanged file is not parsed again (10,000 entries take ~40 ms).
+        self._disk: tuple[tuple[int, int, int], dict[str, SessionSummary]] | None = None
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -84,14 +87,18 @@ class SessionIndex:
         """Entries from ``index.json``, or None when it must be rebuilt (with a warning)."""
         path = self.storage.index_path
         try:
-            data = read_bytes(path)
+            with open(path, "rb") as handle:
+                identity = _file_identity(os.fstat(handle.fileno()))
+                if self._disk is not None and self._disk[0] == identity:
+                    return dict(self._disk[1])
+                data = handle.read()
         except FileNotFoundError:
             return None
-        except SessionStorageError as exc:
+        except OSError as exc:
             logger.warning("cannot read %s (%s); rebuilding it from the session files", path, exc)
             return None
         try:
-            return parse_index(data)
+            entries = parse_index(data)
         except _NewerIndexError as exc:
             logger.warning("%s: %s; listing from the session files without rewriting it", path, exc)
             self._read_only = True
@@ -99,6 +106,8 @@ class SessionIndex:
         except SessionCorruptedError as exc:
             logger.warning("%s is unusable (%s); rebuilding it from the session files", path, exc)
             return None
+        self._disk = (identity, dict(entries))
+        return entries
 
     def _reconcile(self, entries: dict[str, SessionSummary]) -> None:
         """Bring ``entries`` in line with the session files actually present."""
@@ -280,7 +289,10 @@ class SessionIndex:
             "version": INDEX_VERSION,
             "sessions": {sid: _entry_dict(summary) for sid, summary in entries.items()},
         }
-        atomic_write(self.storage.index_path, dumps_json(document))
+        path = self.storage.index_path
+        atomic_write(path, dumps_json(document))
+        # Called with the index lock held, so nobody can have replaced the file since.
+        self._disk = (_file_identity(os.stat(path)), dict(entries))
 
 
 class _NewerIndexError(SessionCorruptedError):
@@ -288,9 +300,22 @@ class _NewerIndexError(SessionCorruptedError):
 
 
 def _entry_dict(summary: SessionSummary) -> dict[str, Any]:
-    data = summary.to_dict()
-    del data["id"]
-    return data
+    """The spec's index entry; orjson writes the datetimes exactly as ``isoformat`` would."""
+    return {
+        "title": summary.title,
+        "created_at": summary.created_at,
+        "updated_at": summary.updated_at,
+        "message_count": summary.message_count,
+        "total_tokens": summary.total_tokens,
+        "tags": summary.tags,
+        "working_dir": summary.working_dir,
+        "model": summary.model,
+    }
+
+
+def _file_identity(stat: os.stat_result) -> tuple[int, int, int]:
+    """Changes whenever the file is replaced (new inode) or rewritten in place."""
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def parse_index(data: bytes) -> dict[str, SessionSummary]:
