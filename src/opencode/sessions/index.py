@@ -22,6 +22,7 @@ from opencode.sessions.fileio import atomic_write, dumps_json
 from opencode.sessions.locks import locked_index
 from opencode.sessions.models import Session, SessionSummary
 from opencode.sessions.storage import SessionStorage
+from opencode.sessions.titles import storable_text
 from opencode.sessions.validate import parse_timestamp
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,10 @@ SORT_FIELDS: Final = tuple(_SORT_KEYS)
 def normalize_dir(path: str | os.PathLike[str]) -> str:
     """Compare working folders by absolute, normalised path (symlinks left alone)."""
     text = os.fspath(path)
-    return os.path.abspath(os.path.expanduser(text)) if text else ""
+    if not text:
+        return ""
+    # Stored folders went through storable_text; compare queries the same way.
+    return storable_text(os.path.abspath(os.path.expanduser(text)))
 
 
 class SessionIndex:

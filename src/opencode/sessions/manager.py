@@ -19,7 +19,11 @@ import orjson
 
 from opencode.sessions import titles
 from opencode.sessions.autosave import AutoSaver
-from opencode.sessions.errors import SessionNotFoundError
+from opencode.sessions.errors import (
+    SessionCorruptedError,
+    SessionNotFoundError,
+    SessionStorageError,
+)
 from opencode.sessions.ids import validate_session_id
 from opencode.sessions.index import SessionIndex, normalize_dir
 from opencode.sessions.journal import (
@@ -147,22 +151,25 @@ class SessionManager:
         """Start a new session (saving and releasing the current one first) and make it current."""
         session = Session(
             title=titles.clean_title(title or ""),
-            working_dir=titles.storable_text(
-                normalize_dir(working_dir if working_dir is not None else _cwd())
-            ),
+            working_dir=normalize_dir(working_dir if working_dir is not None else _cwd()),
             model=model,
             tags=titles.clean_tags(tags),
         )
         with self._lock:
-            self.close()
-            self.index.count()  # load before the new file exists, so it is not "found" as unindexed
-            lock = self.storage.writer_lock(session.id)
-            lock.acquire()
+            previous = self._current.id if self._current is not None else None
             try:
-                self.storage.save(session)
-                self._activate(session, lock)
-            except BaseException:
-                lock.release()
+                self.close()
+                self.index.count()  # load first, so the new file is not "found" as unindexed
+                lock = self.storage.writer_lock(session.id)
+                lock.acquire()
+                try:
+                    self.storage.save(session)
+                    self._activate(session, lock)
+                except BaseException:
+                    lock.release()
+                    raise
+            except Exception:
+                self._reopen(previous)
                 raise
             self._index_now(session)
         self._emit("session:start", session)
@@ -177,12 +184,15 @@ class SessionManager:
                 return current
             lock = self.storage.writer_lock(session_id)
             lock.acquire()
+            previous = current.id if current is not None else None
             try:
                 session = self.storage.load(session_id)
                 self.close()
                 self._activate(session, lock)
             except BaseException:
                 lock.release()
+                if self._current is None:
+                    self._reopen(previous)
                 raise
             assert self._journal is not None
             if self._journal.size > 0:
@@ -259,6 +269,60 @@ class SessionManager:
             if self.index.remove(session_id) or deleted:
                 self.index.save_if_dirty()
         return deleted
+
+    def _reopen(self, session_id: str | None) -> None:
+        """After a failed switch, make the previous session current again (best effort)."""
+        if session_id is None or self._current is not None:
+            return
+        try:
+            lock = self.storage.writer_lock(session_id)
+            lock.acquire()
+            try:
+                self._activate(self.storage.load(session_id), lock)
+            except BaseException:
+                lock.release()
+                raise
+        except Exception as exc:
+            logger.warning("could not reopen session %s: %s", session_id, exc)
+
+    def recover(self, session_id: str, *, force: bool = False) -> Session:
+        """Put a damaged session's last good version (``.backup``) back, under its writer lock.
+
+        Refuses (``SessionStorageError``) when the session still loads, unless ``force``: the
+        backup is older, and restoring it would drop the newest messages.
+        """
+        validate_session_id(session_id)
+        with self._lock:
+            current = self._current
+            if current is not None and current.id == session_id:
+                raise SessionStorageError(f"session {session_id} is open here; close it first")
+            lock = self.storage.writer_lock(session_id)
+            lock.acquire()
+            try:
+                if not force and self._loads(session_id):
+                    raise SessionStorageError(
+                        f"session {session_id} is not damaged; restoring its backup would "
+                        "drop its newest changes (use force to do it anyway)"
+                    )
+                if not self.storage.recover_from_backup(session_id):
+                    raise SessionStorageError(f"session {session_id} has no usable backup")
+                session = self.storage.load(session_id)
+                # The backup is older than the index entry: replace it, do not merge.
+                self.index.remove(session_id)
+                self.index.save_if_dirty()
+                self._index_now(session)
+            finally:
+                lock.release()
+            return session
+
+    def _loads(self, session_id: str) -> bool:
+        try:
+            self.storage.load(session_id)
+        except SessionNotFoundError:
+            return False
+        except SessionCorruptedError:
+            return False
+        return True
 
     def _activate(self, session: Session, lock: SessionWriterLock) -> None:
         self._journal = self.storage.open_journal(session.id, durable=self.durable_appends)

@@ -22,6 +22,7 @@ import orjson
 
 from opencode import paths
 from opencode.sessions.errors import (
+    InvalidSessionValueError,
     SessionCorruptedError,
     SessionNotFoundError,
     SessionStorageError,
@@ -52,6 +53,7 @@ LOCK_SUFFIX: Final = ".lock"
 OWNER_SUFFIX: Final = ".owner"
 INDEX_FILE: Final = "index.json"
 INDEX_LOCK_FILE: Final = "index.lock"
+MAX_CLEANUP_AGE_DAYS: Final = 36500  # a century; also rejects NaN and infinity
 
 
 class SessionStorage:
@@ -311,8 +313,12 @@ class SessionStorage:
         self, index: SessionIndex, max_age_days: float, keep_minimum: int
     ) -> list[SessionSummary]:
         """Sessions old enough to clean up, oldest first (writer locks are not checked here)."""
-        if max_age_days < 0 or keep_minimum < 0:
-            raise ValueError("max_age_days and keep_minimum must not be negative")
+        if not 0 <= max_age_days <= MAX_CLEANUP_AGE_DAYS:
+            raise InvalidSessionValueError(
+                f"max_age_days must be between 0 and {MAX_CLEANUP_AGE_DAYS}, got {max_age_days}"
+            )
+        if keep_minimum < 0:
+            raise InvalidSessionValueError(f"keep_minimum must not be negative, got {keep_minimum}")
         cutoff = utc_now() - timedelta(days=max_age_days)
         newest_first = index.list(sort_by="updated_at", descending=True)
         candidates = [s for s in newest_first[keep_minimum:] if self._last_change(s) < cutoff]
