@@ -1,23 +1,49 @@
 """Durable, fast session storage for opencode: the API the spec shows.
 
-``from opencode.sessions import SessionManager`` is all most programs need.
+``from opencode.sessions import SessionManager`` is all most programs need. Names load on
+first use, so a listing that needs only the index never imports the manager.
 """
 
-from opencode.sessions.errors import (
-    AmbiguousSessionIdError,
-    InvalidSessionIdError,
-    InvalidSessionValueError,
-    SessionCorruptedError,
-    SessionError,
-    SessionLockedError,
-    SessionNotFoundError,
-    SessionStorageError,
-    SessionVersionError,
-)
-from opencode.sessions.index import SessionIndex
-from opencode.sessions.manager import SessionManager
-from opencode.sessions.models import Session, SessionMessage, SessionSummary, ToolInvocation
-from opencode.sessions.storage import SessionStorage
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opencode.sessions.errors import (
+        AmbiguousSessionIdError,
+        InvalidSessionIdError,
+        InvalidSessionValueError,
+        SessionCorruptedError,
+        SessionError,
+        SessionLockedError,
+        SessionNotFoundError,
+        SessionStorageError,
+        SessionVersionError,
+    )
+    from opencode.sessions.index import SessionIndex
+    from opencode.sessions.manager import SessionManager
+    from opencode.sessions.models import Session, SessionMessage, SessionSummary, ToolInvocation
+    from opencode.sessions.storage import SessionStorage
+
+_WHERE = {
+    "AmbiguousSessionIdError": "errors",
+    "InvalidSessionIdError": "errors",
+    "InvalidSessionValueError": "errors",
+    "SessionCorruptedError": "errors",
+    "SessionError": "errors",
+    "SessionLockedError": "errors",
+    "SessionNotFoundError": "errors",
+    "SessionStorageError": "errors",
+    "SessionVersionError": "errors",
+    "SessionIndex": "index",
+    "SessionManager": "manager",
+    "Session": "models",
+    "SessionMessage": "models",
+    "SessionSummary": "models",
+    "ToolInvocation": "models",
+    "SessionStorage": "storage",
+}
 
 __all__ = [
     "AmbiguousSessionIdError",
@@ -37,3 +63,16 @@ __all__ = [
     "SessionVersionError",
     "ToolInvocation",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'opencode.sessions' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"opencode.sessions.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
