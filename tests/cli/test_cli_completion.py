@@ -56,6 +56,8 @@ def three() -> None:
         ("session title 3f2a", False),  # now the title
         ("session tag 3f2a", False),
         ("session export --format", False),
+        ("session export -f", False),
+        ("session export -f json", True),
         ("session export --format json", True),
         ("session export -o out.md 3f", False),
         ("session show --json", True),
@@ -73,6 +75,70 @@ def test_completes_session_id(line: str, expected: bool) -> None:
 
 def test_option_words_are_never_ids() -> None:
     assert completes_session_id(["session", "show"], "--j") is False
+
+
+def test_id_command_tables_match_the_app() -> None:
+    """Every option that takes a value is known, so its value is never offered ids."""
+    import typer
+
+    session_group = typer.main.get_command(app).commands["session"]  # type: ignore[attr-defined]
+    id_commands = {
+        name
+        for name, command in session_group.commands.items()
+        if any(
+            p.param_type_name == "argument" and p.metavar in ("ID", "[ID]", "ID...")
+            for p in command.params
+        )
+    }
+    assert id_commands == set(completion.ID_COMMANDS)
+    for name in id_commands:
+        takes_value = {
+            opt
+            for param in session_group.commands[name].params
+            if param.param_type_name == "option" and not getattr(param, "is_flag", False)
+            for opt in param.opts
+        }
+        assert completion.ID_COMMANDS[name] == takes_value, name
+    multi = {
+        name
+        for name in id_commands
+        if any(
+            p.param_type_name == "argument" and p.nargs == -1 and p.metavar == "ID..."
+            for p in session_group.commands[name].params
+        )
+    }
+    assert multi == completion.MULTI_ID_COMMANDS
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "opencode session show 3f",
+        "  opencode\tsession  \n show ",
+        "",
+        "opencode --data-dir 'a b' session show",
+        'opencode session show "unfinished',
+        "opencode session show a\\ b",
+        "opencode x\x0by caf\u00e9\u00a0z",
+    ],
+)
+def test_split_arg_string_is_shlex_splitting(line: str) -> None:
+    assert completion.split_arg_string(line) == shlex_words(line)
+
+
+def shlex_words(line: str) -> list[str]:
+    """shlex's words up to an unclosed quote, plus the partial word (as Click keeps it)."""
+    import shlex
+
+    lexer = shlex.shlex(line, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    words: list[str] = []
+    try:
+        words.extend(lexer)
+    except ValueError:
+        words.append(lexer.token)
+    return words
 
 
 # -- candidates -------------------------------------------------------------------------------
@@ -207,7 +273,8 @@ def test_completion_path_imports_only_what_it_needs() -> None:
         "sys.argv = ['opencode']\n"
         "from opencode.cli.entry import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = ('typer', 'click', 'rich', 'orjson', 'platformdirs', 'humanize', 'typing')\n"
+        "heavy = ('typer', 'click', 'rich', 'orjson', 'platformdirs', 'humanize', 'typing',\n"
+        "         'shlex')\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
         "                or m.startswith('opencode.sessions'))\n"
         "print(loaded, file=sys.stderr)\n"

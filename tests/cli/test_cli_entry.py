@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cli_helpers import CliRunnerHelper, make_session, run_opencode
 
+from opencode.cli.app import LAZY_COMMANDS
 from opencode.cli.entry import fast_listing_data_dir, normalize_argv
 
 
@@ -131,3 +133,68 @@ def test_root_value_options_match_the_app() -> None:
     assert takes_value == ROOT_VALUE_OPTIONS
     resume = next(p for p in root.params if p.name == "resume")
     assert set(resume.opts) == RESUME_OPTIONS
+
+
+def test_sort_names_are_the_librarys() -> None:
+    from opencode.cli.session import SortField
+    from opencode.sessions.index import SORT_ALIASES, SORT_FIELDS
+
+    offered = {field.value for field in SortField}
+    understood = {SORT_ALIASES.get(name, name) for name in offered}
+    assert understood == set(SORT_FIELDS)  # every field sortable, each by one name
+    assert offered <= set(SORT_ALIASES) | set(SORT_FIELDS)
+
+
+def test_history_budget_default_is_the_chat_librarys(cli: CliRunnerHelper) -> None:
+    import typer
+
+    from opencode.chat import DEFAULT_HISTORY_TOKENS
+    from opencode.cli.app import app
+    from opencode.cli.repl import ReplOptions
+
+    option = next(p for p in typer.main.get_command(app).params if p.name == "history_tokens")
+    assert f"default: {DEFAULT_HISTORY_TOKENS}" in (option.help or "")
+    assert option.default is None  # so the budget comes from ReplOptions alone
+    assert ReplOptions().history_tokens == DEFAULT_HISTORY_TOKENS
+
+
+def test_a_broken_lazy_sub_app_shows_its_real_error(
+    cli: CliRunnerHelper, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "lazyapps"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "broken.py").write_text("import a_dependency_that_is_not_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(LAZY_COMMANDS, "broken", "lazyapps.broken")
+    monkeypatch.setitem(LAZY_COMMANDS, "absent", "lazyapps.absent")
+
+    r = cli("absent")  # not installed at all: simply no such command
+    assert r.exit_code == 2
+    assert "No such command" in r.stderr
+
+    r = cli("broken")  # installed but broken: the import error is not hidden
+    assert isinstance(r.exception, ModuleNotFoundError)
+    assert r.exception.name == "a_dependency_that_is_not_installed"
+
+
+def test_hooks_errors_are_reported_like_every_other_command(
+    cli: CliRunnerHelper, tmp_path: Path
+) -> None:
+    r = cli("hooks", "trust", str(tmp_path))
+    assert r.exit_code == 1
+    assert r.stdout == ""
+    assert len(r.stderr.splitlines()) == 1
+    assert r.stderr.startswith("error: ") and str(tmp_path) in r.stderr
+
+
+def test_chat_settings_errors_are_usage_errors(cli: CliRunnerHelper) -> None:
+    from opencode.chat import ChatConfigError
+    from opencode.cli.errors import report
+    from opencode.sessions import SessionStorage
+
+    assert report(ChatConfigError("bad settings")) == 2
+    r = cli("--base-url", "http://127.0.0.1:9/v1")  # a server but no model
+    assert r.exit_code == 2, r.output
+    assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("error: ")
+    assert SessionStorage().list_session_ids() == []  # checked before a session was made

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from cli_helpers import CliRunnerHelper, ago, make_session, run_opencode, sessions_dir
 
+from opencode.cli.errors import CommandError
 from opencode.cli.resolve import resolve_session_id
 from opencode.sessions import (
     AmbiguousSessionIdError,
@@ -64,7 +65,7 @@ def test_resolve_unknown_and_invalid() -> None:
         resolve_session_id(index(), "ffff")
     with pytest.raises(SessionNotFoundError):
         resolve_session_id(index(), "no such title")
-    with pytest.raises(SessionNotFoundError):
+    with pytest.raises(CommandError, match=r"^no session id given$"):
         resolve_session_id(index(), "   ")
     with pytest.raises(InvalidSessionIdError):
         resolve_session_id(index(), "../x")
@@ -112,6 +113,28 @@ def test_unknown_id_is_one_error_line(cli: CliRunnerHelper, args: list[str]) -> 
     assert r.exit_code == 1
     assert r.stderr == "error: session not found: nope\n"
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_blank_id_says_no_id_was_given(cli: CliRunnerHelper, blank: str) -> None:
+    make_session("Something")
+    for args in (["session", "show", blank], ["session", "delete", blank, "--yes"]):
+        r = cli(*args)
+        assert r.exit_code == 1
+        assert r.stderr.splitlines()[0] == "error: no session id given"
+        assert r.stderr.splitlines()[1].startswith("hint: ")
+        assert r.stdout == ""
+
+
+@pytest.mark.usefixtures("three")
+def test_long_text_is_cut_in_error_messages(cli: CliRunnerHelper) -> None:
+    pasted = "please find the session where we talked about " + "x" * 500
+    r = cli("session", "show", pasted)
+    assert r.exit_code == 1
+    line = r.stderr.splitlines()[0]
+    assert line.startswith("error: session not found: please find the session")
+    assert line.endswith("...")
+    assert len(line) == len("error: session not found: ") + 60
 
 
 def test_invalid_id_is_one_error_line(cli: CliRunnerHelper) -> None:

@@ -231,3 +231,77 @@ def test_no_colour_when_piped_even_without_no_color(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert "\x1b" not in result.stdout
         assert "Plain please" in result.stdout
+
+
+def test_a_stdout_that_cannot_encode_the_title_still_lists(tmp_path: Path) -> None:
+    session = make_session("café ☕", tags=["thé"])
+    env = {"PYTHONIOENCODING": "ascii"}
+    r = run_opencode("session", "list", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.isascii()
+    rows = json.loads(r.stdout)  # still valid JSON, with the exact text
+    assert [(row["title"], row["tags"]) for row in rows] == [("café ☕", ["thé"])]
+
+    for args in (["session", "list"], ["--list-sessions"]):
+        r = run_opencode(*args, env=env)
+        assert r.returncode == 0, r.stderr
+        assert "Traceback" not in r.stderr
+        assert "caf\\xe9 \\u2615" in r.stdout, r.stdout
+        assert session.id[:8] in r.stdout
+
+    r = run_opencode("session", "show", session.id, "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["title"] == "café ☕"
+
+
+def test_empty_data_dir_is_a_usage_error(cli: CliRunnerHelper) -> None:
+    r = cli("--data-dir", "", "session", "list")
+    assert r.exit_code == 2
+    assert "--data-dir" in r.stderr and "empty" in r.stderr
+    r = run_opencode("--data-dir", "", "--list-sessions")
+    assert r.returncode == 2
+    assert "--data-dir" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_data_dir_that_is_a_file_is_one_error_line_on_every_path(tmp_path: Path) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    expected = f"error: data folder {a_file} is not a folder"
+    runs = [
+        run_opencode("--list-sessions", env={"OPENCODE_DATA_DIR": str(a_file)}),
+        run_opencode("session", "list", env={"OPENCODE_DATA_DIR": str(a_file)}),
+        run_opencode("--list-sessions", "--data-dir", str(a_file)),
+        run_opencode("--data-dir", str(a_file), "session", "list"),
+    ]
+    for r in runs:
+        assert r.returncode == 1, r.stderr
+        lines = r.stderr.splitlines()
+        assert lines[0] == expected
+        assert len(lines) == 2 and lines[1].startswith("hint: ")
+        assert r.stdout == ""
+
+
+def test_relative_data_dir_is_made_absolute_for_hooks(tmp_path: Path) -> None:
+    log = tmp_path / "hooks.log"
+    config = Path(os.environ["OPENCODE_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "hooks.json").write_text(
+        json.dumps(
+            {
+                "hooks": [
+                    {
+                        "event": "session:start",
+                        "command": f'cd / && echo "$OPENCODE_DATA_DIR" >> {log}',
+                    }
+                ]
+            }
+        )
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+
+    r = run_opencode("--data-dir", "rel", "session", "new", cwd=work)
+
+    assert r.returncode == 0, r.stderr
+    assert (work / "rel" / "sessions" / f"{r.stdout.strip()}.json").is_file()
+    assert log.read_text().splitlines() == [str(work / "rel")]

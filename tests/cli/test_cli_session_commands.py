@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -307,6 +308,46 @@ def test_cleanup_asks_on_a_terminal(cli: CliRunnerHelper, monkeypatch: pytest.Mo
     assert len(cli("session", "list", "-q").stdout.split()) == 2
 
 
+@pytest.mark.parametrize("age", ["nan", "inf", "1e10"])
+def test_cleanup_rejects_ages_that_are_not_a_number_of_days(cli: CliRunnerHelper, age: str) -> None:
+    _aged_sessions()
+    r = cli("session", "cleanup", "--max-age-days", age, "--keep", "0", "--yes")
+    assert r.exit_code == 1, r.output
+    assert r.stderr.splitlines() == [
+        f"error: max_age_days must be between 0 and 36500, got {float(age)}"
+    ]
+    assert r.stdout == ""
+    assert len(cli("session", "list", "-q").stdout.split()) == 5
+
+
+def test_cleanup_goes_on_after_a_failed_deletion_and_tidies_up(cli: CliRunnerHelper) -> None:
+    broken = make_session("Undeletable", updated=ago(days=90))
+    old = make_session("Old", updated=ago(days=60))
+    recent = make_session("Recent", updated=ago(days=1))
+    # A folder where the session file should be: unlinking it fails, as on a read-only disk.
+    path = sessions_dir() / f"{broken.id}.json"
+    path.unlink()
+    path.mkdir()
+    (path / "keep").write_text("x")
+    stale = sessions_dir() / f".{old.id}.json.abc123.tmp"  # left by a crash mid-save
+    stale.write_text("half")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+
+    r = cli("session", "cleanup", "--keep", "0", "--max-age-days", "30", "--yes")
+
+    assert r.exit_code == 1, r.output
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith(f"warning: could not delete {broken.id[:8]}: ")
+    assert "Deleted 1 of 2 sessions" in lines[1]
+    assert lines[-1] == "error: could not delete 1 of 2 sessions"
+    assert not (sessions_dir() / f"{old.id}.json").exists()  # the next one was still deleted
+    assert not stale.exists()  # temp files swept all the same
+    index = json.loads((sessions_dir() / "index.json").read_text())
+    assert old.id not in index["sessions"]  # ... and the index saved
+    assert {broken.id, recent.id} <= index["sessions"].keys()
+
+
 # -- export -----------------------------------------------------------------------------------
 
 
@@ -350,14 +391,58 @@ def test_export_to_an_unwritable_place_is_one_error_line(
     assert "Traceback" not in r.output
 
 
+def test_export_dash_is_stdout(
+    cli: CliRunnerHelper, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    session = make_session("To stdout")
+    r = cli("session", "export", session.id, "-f", "json", "-o", "-")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["id"] == session.id
+    assert not Path("-").exists()
+
+
+def test_export_replaces_the_file_atomically(cli: CliRunnerHelper, tmp_path: Path) -> None:
+    session = make_session("Atomic")
+    target = tmp_path / "out.md"
+    target.write_text("old export\n")
+    other_name = tmp_path / "same-file.md"
+    os.link(target, other_name)  # a second name for the old file's contents
+
+    r = cli("session", "export", session.id, "-o", str(target))
+
+    assert r.exit_code == 0, r.output
+    assert target.read_text().startswith("# Atomic\n")
+    # A new file was renamed into place: the old one was never opened and truncated, so
+    # its other name still holds it whole (a crash mid-write could not have left half).
+    assert other_name.read_text() == "old export\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["out.md", "same-file.md"]
+
+
 # -- recover ----------------------------------------------------------------------------------
 
 
-def test_recover_restores_the_backup(cli: CliRunnerHelper) -> None:
-    session = make_session("Will break")
+def _two_versions() -> tuple[Session, Path]:
+    """A session saved with 1 message, then with 2 (the first version is its .backup)."""
+    session = make_session("Will break", messages=[("user", "first")])
     session.title = "Will break, second version"
-    SessionStorage().save(session)  # the first version becomes the .backup
-    path = sessions_dir() / f"{session.id}.json"
+    session.messages.append(SessionMessage(role="assistant", content="second"))
+    storage = SessionStorage()
+    storage.save(session)
+    index = SessionIndex(storage)
+    index.update(session)
+    index.save_if_dirty()
+    return session, sessions_dir() / f"{session.id}.json"
+
+
+def _listed(cli: CliRunnerHelper, session_id: str) -> dict[str, object]:
+    r = cli("session", "list", "--json")
+    assert r.exit_code == 0, r.output
+    return next(row for row in json.loads(r.stdout) if row["id"] == session_id)
+
+
+def test_recover_restores_the_backup(cli: CliRunnerHelper) -> None:
+    session, path = _two_versions()
     path.write_text('{"truncated": ')
 
     r = cli("session", "show", session.id[:8])
@@ -367,9 +452,29 @@ def test_recover_restores_the_backup(cli: CliRunnerHelper) -> None:
 
     r = cli("session", "recover", session.id[:8])
     assert r.exit_code == 0, r.output
-    assert "Restored" in r.stderr
+    assert r.stderr == f"Restored {session.id[:8]} (1 message) from its backup\n"
     assert stored(session.id).title == "Will break"
     assert cli("session", "show", session.id).exit_code == 0
+    listed = _listed(cli, session.id)  # the index entry is the backup's, not the newer one's
+    assert (listed["message_count"], listed["title"]) == (1, "Will break")
+
+
+def test_recover_refuses_a_session_that_still_loads(cli: CliRunnerHelper) -> None:
+    session, _ = _two_versions()
+
+    r = cli("session", "recover", session.id)
+
+    assert r.exit_code == 1
+    error, hint = r.stderr.splitlines()
+    assert error.startswith(f"error: session {session.id} is not damaged")
+    assert hint.startswith("hint: ") and "--force" in hint
+    assert stored(session.id).message_count == 2  # nothing lost
+    assert _listed(cli, session.id)["message_count"] == 2
+
+    r = cli("session", "recover", session.id, "--force")
+    assert r.exit_code == 0, r.output
+    assert stored(session.id).message_count == 1
+    assert _listed(cli, session.id)["message_count"] == 1
 
 
 def test_recover_without_backup_fails_cleanly(cli: CliRunnerHelper) -> None:

@@ -144,7 +144,7 @@ def test_slash_commands_work_and_are_never_recorded(stub, project):
         "/help\n"
         "/session title Release [bold]notes\n"
         "/session tag docs\n"
-        "/session tag docs\n"
+        "/session tag docs api\n"
         "hello\n"
         "/session\n"
         "/session list\n"
@@ -159,16 +159,18 @@ def test_slash_commands_work_and_are_never_recorded(stub, project):
     session_id = helper.session_id_from(err)
     assert "/session resume [ID]" in out  # /help
     assert "Title set: Release [bold]notes" in out  # literal, not Rich markup
-    assert "Tag added: docs" in out and "Already tagged: docs" in out
+    # Like 'opencode session tag ID docs api': every word is a tag, each added once.
+    assert f"Tags of {session_id[:8]}: docs\n" in out
+    assert f"Tags of {session_id[:8]}: docs, api\n" in out
     assert session_id in out  # /session shows the current session
-    assert "Recent sessions (1):" in out and session_id[:8] in out
+    assert "Recent Sessions:" in out and session_id[:8] in out  # the listing's own table
     assert "Unknown command: /bogus (try /help)" in err
     assert "Unknown subcommand: /session frobnicate" in err
     assert err.splitlines()[-1] == "Session saved. Goodbye!"
     session = helper.load_session(session_id)
     assert helper.contents(session) == [("user", "hello"), ("assistant", "ok")]
     assert session.title == "Release [bold]notes"  # a title set by hand is kept
-    assert session.tags == ["docs"]
+    assert session.tags == ["docs", "api"]
     assert len(stub.requests) == 1
 
 
@@ -285,7 +287,7 @@ def test_session_new_and_resume_switch_sessions(stub, project):
     assert third.working_dir == str(project) and third.model == helper.MODEL
 
 
-def test_resume_by_ambiguous_or_unknown_name_is_one_line(project):
+def test_resume_by_ambiguous_or_unknown_name_is_reported_like_the_cli(project):
     from opencode.sessions import SessionManager
 
     manager = SessionManager(fire_shell_hooks=False)
@@ -296,8 +298,14 @@ def test_resume_by_ambiguous_or_unknown_name_is_one_line(project):
     code, out, err = run([], stdin, helper.chat_env(None), project)
 
     assert code == 0, err
-    ambiguous = [line for line in err.splitlines() if "matches 2 sessions" in line]
-    assert len(ambiguous) == 1 and all(i[:8] in ambiguous[0] for i in ids), err
+    lines = err.splitlines()
+    ambiguous = [n for n, line in enumerate(lines) if "matches 2 sessions" in line]
+    assert len(ambiguous) == 1, err
+    # Reported as 'opencode session ...' reports it: one error line, then the candidates.
+    start = ambiguous[0]
+    assert lines[start] == "error: 'twin' matches 2 sessions; use more of the id"
+    candidates = lines[start + 1 : start + 3]
+    assert sorted(line.split()[0] for line in candidates) == sorted(i[:8] for i in ids)
     assert "error: session not found: nothing-like-it" in err
     assert "Resumed: twin" in out  # no argument: the latest other session
 
@@ -342,3 +350,75 @@ def test_undecodable_input_is_recorded_with_replacement_characters(project):
     assert result.returncode == 0, err
     session = helper.load_session(helper.session_id_from(err))
     assert [m.content for m in session.messages] == ["caf\ufffd au lait", "\ufffd\ufffd"]
+
+
+def test_session_command_prints_the_details_like_session_show(project):
+    code, out, err = run([], "/session title Shown\n/session\n", helper.chat_env(None), project)
+
+    assert code == 0, err
+    session_id = helper.session_id_from(err)
+    lines = out.splitlines()
+    assert "<text" not in out and "[" not in out  # lines, not the repr of a list
+    start = next(n for n, line in enumerate(lines) if line.startswith("Session:"))
+    assert lines[start].split() == ["Session:", session_id]
+    assert lines[start + 1].split() == ["Title:", "Shown"]
+    assert lines[start + 4].split() == ["Folder:", str(project)]
+
+
+def test_model_server_error_text_cannot_drive_the_terminal(stub, project):
+    stub.fail(500, "bad \x1b]0;pwned\x07\x1b[2J day")
+
+    code, _, err = run([], "hello\n", helper.chat_env(stub), project)
+
+    assert code == 0, err
+    assert "\x1b" not in err and "\x07" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == ["error: model server returned HTTP 500: bad \\x1b]0;pwned\\x07\\x1b[2J day"]
+
+
+def test_slash_errors_carry_the_same_hints_as_the_cli(project, data_dir):
+    from opencode.sessions import SessionManager
+
+    manager = SessionManager(fire_shell_hooks=False)
+    damaged = manager.create(title="damaged", working_dir=project)
+    manager.add_message("user", "one")
+    manager.close()  # a second snapshot: the first is now the .backup
+    (data_dir / "sessions" / f"{damaged.id}.json").write_text("{")
+
+    code, _, err = run([], f"/session resume {damaged.id}\n", helper.chat_env(None), project)
+
+    assert code == 0, err
+    lines = err.splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith("error: "))
+    assert "not valid JSON" in lines[at]
+    assert lines[at + 1] == (
+        f"hint: the previous version is in {damaged.id}.backup; restore it with "
+        f"'opencode session recover {damaged.id}'"
+    )
+
+
+def test_a_message_with_no_open_session_is_not_dropped_silently(project, data_dir):
+    """A switch that fails and cannot reopen the old session leaves none open."""
+    process = helper.PipedProcess([], helper.chat_env(None))
+    try:
+        process.send("first\n/session\n")
+        process.wait_for_stdout("Session:")
+        session_id = helper.session_id_from(process.err.decode())
+        # The snapshot's name now holds a folder: saving the old session fails, and so does
+        # reopening it (a full disk fails the same way, only less reproducibly).
+        snapshot = data_dir / "sessions" / f"{session_id}.json"
+        snapshot.unlink()
+        snapshot.mkdir()
+        (snapshot / "blocker").write_text("x")
+        _, err = process.proc.communicate(b"/session new\nare you there?\n/quit\n", timeout=60)
+    finally:
+        if process.proc.poll() is None:
+            process.kill()
+    stderr = (process.err + err).decode()
+    assert "Traceback" not in stderr, stderr
+    lines = stderr.splitlines()
+    assert any(line.startswith("error: cannot write ") for line in lines), stderr
+    assert "error: no session is open; the message was not recorded" in lines
+    at = lines.index("error: no session is open; the message was not recorded")
+    assert lines[at + 1].startswith("hint: ") and "/session new" in lines[at + 1]
+    assert process.proc.returncode == 0

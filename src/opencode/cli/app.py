@@ -2,44 +2,31 @@
 
 ``opencode`` alone starts a new session in the current folder; ``--resume``, ``--continue``
 and ``--list-sessions`` are the spec's shortcuts. Library errors are turned into one line on
-stderr in ``OpencodeGroup.invoke`` (see ``errors.py``), so tests and terminals agree.
+stderr by the group's ``invoke`` (see ``groups.py`` and ``errors.py``), so tests and terminals
+agree.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
-from pathlib import Path
 from typing import Annotated, Any, Final
 
 import typer
-from typer.core import TyperGroup
 
 from opencode import __version__
-from opencode.cli import exit_codes, session
+from opencode.cli import session
 from opencode.cli.console import setup_logging
-from opencode.cli.errors import is_broken_pipe, report, silence_stdout
-from opencode.errors import OpencodeError
+from opencode.cli.datadir import use_data_dir
+from opencode.cli.groups import ReportingGroup
 
 # Sub-apps imported only when used: ``opencode hooks`` pulls in the hooks engine.
 LAZY_COMMANDS: Final = {"hooks": "opencode.cli.hooks"}
 _COMPLETION_PARAMS: Final = frozenset({"install_completion", "show_completion"})
 
 
-class OpencodeGroup(TyperGroup):
+class OpencodeGroup(ReportingGroup):
     """The root group: maps library errors to exit codes and loads some sub-apps lazily."""
-
-    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
-        try:
-            return super().invoke(ctx)
-        except (OpencodeError, KeyboardInterrupt) as exc:
-            raise typer.Exit(report(exc)) from None
-        except OSError as exc:
-            if is_broken_pipe(exc):
-                silence_stdout()
-                raise typer.Exit(exit_codes.ERROR) from None
-            raise typer.Exit(report(exc)) from None
 
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         names = list(super().list_commands(ctx))
@@ -54,7 +41,9 @@ class OpencodeGroup(TyperGroup):
         if command is None and module_name is not None:
             try:
                 module = importlib.import_module(module_name)
-            except ImportError:
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise  # the sub-app is there but broken: show the real error
                 return None
             command = typer.main.get_command(module.app)
             command.name = cmd_name
@@ -84,6 +73,12 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _check_data_dir(value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise typer.BadParameter("must name a folder, not be empty")
+    return value
+
+
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
@@ -106,11 +101,12 @@ def root(
         bool, typer.Option("--list-sessions", help="List the most recent sessions.")
     ] = False,
     data_dir: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--data-dir",
             envvar="OPENCODE_DATA_DIR",
-            file_okay=False,
+            metavar="PATH",
+            callback=_check_data_dir,
             help="Data folder (sessions live in its 'sessions' folder).",
             show_default=False,
         ),
@@ -126,9 +122,14 @@ def root(
         typer.Option("--base-url", help="OpenAI-compatible API base URL.", show_default=False),
     ] = None,
     history_tokens: Annotated[
-        int,
-        typer.Option("--history-tokens", min=1, help="Token budget for the history sent."),
-    ] = 8000,
+        int | None,
+        typer.Option(
+            "--history-tokens",
+            min=1,
+            help="Token budget for the history sent to the model (default: 8000).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -137,10 +138,8 @@ def root(
     ] = False,
 ) -> None:
     """Start a new session, resume one, or list them."""
-    if data_dir is not None:
-        os.environ["OPENCODE_DATA_DIR"] = str(data_dir)  # the whole process (and hooks) see it
+    use_data_dir(data_dir)  # the whole process (and the hooks it runs) see it
     setup_logging()
-    ctx.obj = session.RootOptions(model=model, base_url=base_url, history_tokens=history_tokens)
     chosen = [
         name
         for name, given in (

@@ -26,14 +26,15 @@ DATA_DIR_OPTION: Final = "--data-dir"
 RESUME_OPTIONS: Final = frozenset({"--resume", "-r"})
 # Root options that take a value (the value is never a subcommand name).
 ROOT_VALUE_OPTIONS: Final = frozenset({"--data-dir", "--model", "--base-url", "--history-tokens"})
-# ``opencode session <command> ID ...``: the options of each command that take a value.
+# ``opencode session <command> ID ...``: the options of each command that take a value
+# (a test compares them with the Typer app).
 ID_COMMANDS: Final[dict[str, frozenset[str]]] = {
     "show": frozenset(),
     "resume": frozenset(),
     "title": frozenset(),
     "tag": frozenset(),
     "delete": frozenset(),
-    "export": frozenset({"--format", "-o", "--output"}),
+    "export": frozenset({"--format", "-f", "--output", "-o"}),
     "recover": frozenset(),
 }
 # Commands whose every positional argument is an id (the others take one id, then text).
@@ -161,8 +162,14 @@ def _parse_entries(data: bytes, prefix: str) -> list[tuple[str, dict[str, object
 # -- where the cursor is ----------------------------------------------------------------------
 
 
+_SHLEX_BLANKS: Final = str.maketrans("\t\r\n", "   ")
+
+
 def split_arg_string(text: str) -> list[str]:
     """Split a command line like the shell would, keeping an unfinished last word."""
+    if not any(ch in text for ch in "\"'\\"):
+        # Nothing to unquote: split on shlex's whitespace, without importing it on every TAB.
+        return [word for word in text.translate(_SHLEX_BLANKS).split(" ") if word]
     import shlex
 
     lexer = shlex.shlex(text, posix=True)

@@ -42,15 +42,28 @@ def printable(text: str, *, multiline: bool = False) -> str:
     return _CONTROLS_ONE_LINE.sub(_escape, text)
 
 
+def _new_console(stream: TextIO) -> Console:
+    from rich.console import Console
+
+    return Console(file=stream, markup=False, highlight=False, emoji=False)
+
+
 def _console(stream: TextIO, name: str) -> Console:
     cached = _consoles.get(name)
     if cached is not None and cached[0] is stream:
         return cached[1]
-    from rich.console import Console
-
-    console = Console(file=stream, markup=False, highlight=False, emoji=False)
+    console = _new_console(stream)
     _consoles[name] = (stream, console)
     return console
+
+
+def console_for(stream: TextIO) -> Console:
+    """A console writing to ``stream``: the shared ones for stdout and stderr, else a new one."""
+    if stream is sys.stdout:
+        return out()
+    if stream is sys.stderr:
+        return err()
+    return _new_console(stream)
 
 
 def out() -> Console:
@@ -63,19 +76,24 @@ def err() -> Console:
     return _console(sys.stderr, "err")
 
 
-def say(message: str) -> None:
-    """One line of talk on stderr (plain text, safe to print user text in)."""
-    print(printable(message), file=sys.stderr)
+def say(message: str, *, file: TextIO | None = None) -> None:
+    """One line of talk on stderr (or ``file``); plain text, safe to print user text in."""
+    print(printable(message), file=sys.stderr if file is None else file)
 
 
-def error(message: str) -> None:
+def error(message: str, *, file: TextIO | None = None) -> None:
     """The ``error: ...`` line a failed command prints on stderr."""
-    say(f"error: {message}")
+    say(f"error: {message}", file=file)
 
 
-def hint(message: str) -> None:
+def warning(message: str, *, file: TextIO | None = None) -> None:
+    """A ``warning: ...`` line: something went wrong, the command carries on."""
+    say(f"warning: {message}", file=file)
+
+
+def hint(message: str, *, file: TextIO | None = None) -> None:
     """A follow-up line telling the user what to do about an error."""
-    say(f"hint: {message}")
+    say(f"hint: {message}", file=file)
 
 
 def stdin_is_tty() -> bool:

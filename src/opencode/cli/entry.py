@@ -82,20 +82,29 @@ def _list_sessions_fast(data_dir: str | None) -> int:
     from opencode.cli.console import setup_logging
     from opencode.cli.errors import run_guarded
 
-    if data_dir is not None:
-        os.environ["OPENCODE_DATA_DIR"] = data_dir
     setup_logging()
 
     def action() -> None:
+        from opencode.cli.datadir import use_data_dir
         from opencode.cli.render import print_listing
 
+        use_data_dir(data_dir)  # the same checks as the app's --data-dir
         print_listing()
 
     return run_guarded(action)
 
 
+def _tolerate_any_encoding() -> None:
+    """Text the terminal's encoding cannot show becomes ``\\u2615``, never a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the ``opencode`` command line."""
+    _tolerate_any_encoding()
     args = list(sys.argv[1:] if argv is None else argv)
     if os.environ.get("_OPENCODE_COMPLETE"):
         from opencode.cli.completion import complete_from_environment

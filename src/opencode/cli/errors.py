@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Final, TextIO
 
 from opencode.cli import exit_codes
 from opencode.cli.console import error, hint, say
@@ -28,8 +28,11 @@ class CommandError(OpencodeError):
         self.hint = hint
 
 
-def report(exc: BaseException) -> int:
-    """Print what went wrong (one line, maybe followed by details) and return the exit code."""
+def report(exc: BaseException, *, file: TextIO | None = None) -> int:
+    """Print what went wrong (one line, maybe followed by details) and return the exit code.
+
+    Lines go to stderr, or to ``file`` (the interactive loop passes its own stream).
+    """
     from opencode.sessions import (
         AmbiguousSessionIdError,
         SessionCorruptedError,
@@ -38,55 +41,70 @@ def report(exc: BaseException) -> int:
     )
 
     if isinstance(exc, KeyboardInterrupt):
-        say("interrupted")
+        say("interrupted", file=file)
         return exit_codes.INTERRUPTED
+    if _is_chat_config_error(exc):
+        error(str(exc), file=file)
+        return exit_codes.USAGE
     if isinstance(exc, AmbiguousSessionIdError):
         from opencode.cli.render import candidate_lines
 
-        error(str(exc))
+        error(str(exc), file=file)
         shown = exc.candidates[:MAX_CANDIDATES]
         for line in candidate_lines(shown):
-            say(line)
+            say(line, file=file)
         if len(exc.candidates) > len(shown):
-            say(f"  ... and {len(exc.candidates) - len(shown)} more")
+            say(f"  ... and {len(exc.candidates) - len(shown)} more", file=file)
         return exit_codes.ERROR
     if isinstance(exc, SessionCorruptedError):
-        error(str(exc))
+        error(str(exc), file=file)
         if not isinstance(exc, SessionVersionError):
-            _corruption_hint(exc.path)
+            _corruption_hint(exc.path, file)
         return exit_codes.ERROR
     if isinstance(exc, SessionLockedError):
-        error(str(exc))
-        hint("close it there first (or wait for it to exit), then try again")
+        error(str(exc), file=file)
+        hint("close it there first (or wait for it to exit), then try again", file=file)
         return exit_codes.ERROR
     if isinstance(exc, CommandError):
-        error(str(exc))
+        error(str(exc), file=file)
         if exc.hint:
-            hint(exc.hint)
+            hint(exc.hint, file=file)
         return exit_codes.ERROR
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
-        error(f"{where}{exc.strerror or exc}")
+        error(f"{where}{exc.strerror or exc}", file=file)
         return exit_codes.ERROR
-    error(str(exc) or type(exc).__name__)
+    error(str(exc) or type(exc).__name__, file=file)
     return exit_codes.ERROR
 
 
-def _corruption_hint(path: Path | None) -> None:
+def _is_chat_config_error(exc: BaseException) -> bool:
+    """Settings that cannot work (``--base-url``, ``OPENCODE_TIMEOUT``): a usage error.
+
+    Only code that imported the chat package can raise one, so a command that never talks
+    to a model does not pay for importing it here.
+    """
+    chat_errors = sys.modules.get("opencode.chat.errors")
+    return chat_errors is not None and isinstance(exc, chat_errors.ChatConfigError)
+
+
+def _corruption_hint(path: Path | None, file: TextIO | None) -> None:
     if path is None or path.suffix != ".json":
-        hint("run 'opencode session list' to see the sessions that can be read")
+        hint("run 'opencode session list' to see the sessions that can be read", file=file)
         return
     session_id = path.stem
     backup = path.with_suffix(".backup")
     if backup.is_file():
         hint(
             f"the previous version is in {backup.name}; restore it with "
-            f"'opencode session recover {session_id}'"
+            f"'opencode session recover {session_id}'",
+            file=file,
         )
     else:
         hint(
             f"move {path.name} aside to keep it, or remove the session with "
-            f"'opencode session delete {session_id}'"
+            f"'opencode session delete {session_id}'",
+            file=file,
         )
 
 

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 import typer
 
-from opencode.errors import OpencodeError
+from opencode.cli.console import printable, say
+from opencode.cli.groups import ReportingGroup
 from opencode.hooks import load_hooks, trust_project
 
-EXIT_ERROR: Final = 1
-
-app = typer.Typer(help="Inspect lifecycle hooks and trust a project's hooks.", no_args_is_help=True)
-
-
-def _fail(exc: OpencodeError) -> typer.Exit:
-    typer.echo(f"Error: {exc}", err=True)
-    return typer.Exit(EXIT_ERROR)
-
-
-def _printable(text: str) -> str:
-    """Show control characters as escapes so a hooks file cannot drive the terminal."""
-    return "".join(repr(ch)[1:-1] if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+# Errors travel up to the group, which reports them like every other command's.
+app = typer.Typer(
+    cls=ReportingGroup,
+    help="Inspect lifecycle hooks and trust a project's hooks.",
+    no_args_is_help=True,
+)
 
 
 def _status(trusted: bool, enabled: bool) -> str:
@@ -60,14 +53,14 @@ def list_hooks(
         typer.echo(json.dumps(rows, indent=2))
         return
     if not configured:
-        typer.echo("No hooks configured.", err=True)
+        say("No hooks configured.")
         return
     table = [("SOURCE", "RUNS", "EVENT", "COMMAND")] + [
         (
             item.source,
             _status(item.trusted, item.hook.enabled),
-            _printable(item.hook.event_pattern),
-            _printable(item.hook.command),
+            printable(item.hook.event_pattern),
+            printable(item.hook.command),
         )
         for item in configured
     ]
@@ -77,10 +70,9 @@ def list_hooks(
         typer.echo("  ".join([*cells, row[3]]))
     untrusted = sorted({str(item.file) for item in configured if not item.trusted})
     for path in untrusted:
-        typer.echo(
-            f"Project hooks in {_printable(path)} are not trusted; "
-            "review them, then run `opencode hooks trust`.",
-            err=True,
+        say(
+            f"Project hooks in {path} are not trusted; "
+            "review them, then run `opencode hooks trust`."
         )
 
 
@@ -95,8 +87,5 @@ def trust(
     ] = None,
 ) -> None:
     """Allow a project's .opencode/hooks.json to run, as it is now (edits need trusting again)."""
-    try:
-        record = trust_project(path if path is not None else Path.cwd())
-    except OpencodeError as exc:
-        raise _fail(exc) from None
-    typer.echo(f"Trusted {_printable(str(record.hooks_file))} (sha256 {record.sha256})")
+    record = trust_project(path if path is not None else Path.cwd())
+    typer.echo(f"Trusted {printable(str(record.hooks_file))} (sha256 {record.sha256})")

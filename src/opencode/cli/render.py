@@ -8,9 +8,10 @@ Rich and humanize are imported inside the functions that use them.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from opencode.cli.console import printable
 
@@ -34,11 +35,6 @@ _ROLE_STYLES: Final = {
     "assistant": "bold green",
     "system": "bold magenta",
     "tool": "bold yellow",
-}
-# C1 controls and bidi overrides survive ``json.dumps(ensure_ascii=False)``; escape them too.
-_JSON_ESCAPES: Final = {
-    code: f"\\u{code:04x}"
-    for code in [*range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 }
 
 
@@ -78,8 +74,12 @@ def local_time(when: datetime) -> str:
 
 
 def dumps_json(data: Any) -> str:
-    """Stable, readable JSON (``json.dumps``) that cannot carry a terminal escape sequence."""
-    return json.dumps(data, indent=2, ensure_ascii=False).translate(_JSON_ESCAPES)
+    """Stable, readable JSON (``json.dumps``), ASCII only.
+
+    Every non-ASCII character is a ``\\uXXXX`` escape, so no control character or escape
+    sequence reaches a terminal and any stdout encoding can carry it.
+    """
+    return json.dumps(data, indent=2)
 
 
 def _text(value: str, style: str = "") -> Text:
@@ -305,10 +305,15 @@ def tool_history_table(session: Session) -> Table:
     return table
 
 
-def print_session(console: Console, session: Session) -> None:
-    """``session show``: details, then the transcript."""
+def print_details(console: Console, session: Session) -> None:
+    """The ``Label  value`` lines of ``session_details``: ``session show`` and ``/session``."""
     for line in session_details(session):
         console.print(line)
+
+
+def print_session(console: Console, session: Session) -> None:
+    """``session show``: details, then the transcript."""
+    print_details(console, session)
     for part in transcript(session):
         console.print(part)
 
@@ -393,22 +398,34 @@ def print_listing(
     working_dir: str | None = None,
     output: str = "table",
     wide: bool = False,
+    storage: SessionStorage | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
 ) -> None:
     """List sessions from the index: a table (``output="table"``), JSON, or bare ids.
 
     ``limit=None`` (or 0) lists everything. The table shows a page and says on stderr how
     many sessions there are in all; JSON and ids are data, printed without comment.
+    ``storage`` defaults to the data folder's; ``stdout`` and ``stderr`` to the process's
+    (the REPL passes its own).
     """
     from opencode.sessions import SessionIndex, SessionStorage
 
-    storage = SessionStorage()
+    streams = (
+        sys.stdout if stdout is None else stdout,
+        sys.stderr if stderr is None else stderr,
+    )
+    if storage is None:
+        storage = SessionStorage()
     filtered = bool(tags or search or working_dir is not None)
     page_size = limit or None
     if page_size and not filtered and sort_by == "updated_at" and descending:
         recent = recent_from_index(storage, offset + page_size)
         if recent is not None:
             rows, total = recent[0][offset:], recent[1]
-            _print_rows(rows, total, offset, output=output, wide=wide, filtered=False)
+            _print_rows(
+                rows, total, offset, output=output, wide=wide, filtered=False, streams=streams
+            )
             return
     index = SessionIndex(storage)
     query: dict[str, Any] = {
@@ -427,7 +444,14 @@ def print_listing(
         total = index.count()
     default_order = sort_by == "updated_at" and descending
     _print_rows(
-        rows, total, offset, output=output, wide=wide, filtered=filtered, recent=default_order
+        rows,
+        total,
+        offset,
+        output=output,
+        wide=wide,
+        filtered=filtered,
+        recent=default_order,
+        streams=streams,
     )
 
 
@@ -440,29 +464,30 @@ def _print_rows(
     wide: bool,
     filtered: bool,
     recent: bool = True,
+    streams: tuple[TextIO, TextIO],
 ) -> None:
-    import sys
+    from opencode.cli.console import console_for, say
 
-    from opencode.cli.console import out, say
-
+    out, err = streams
     if output == "json":
-        sys.stdout.write(dumps_json([s.to_dict() for s in rows]) + "\n")
+        out.write(dumps_json([s.to_dict() for s in rows]) + "\n")
         return
     if output == "ids":
-        sys.stdout.write("".join(f"{printable(s.id)}\n" for s in rows))
+        out.write("".join(f"{printable(s.id)}\n" for s in rows))
         return
     if not rows:
         if total == 0 and not filtered:
-            say("No sessions yet. Start one with 'opencode'.")
+            say("No sessions yet. Start one with 'opencode'.", file=err)
         elif offset and total:
-            say(listing_footer(0, offset, total) or "")
+            say(listing_footer(0, offset, total) or "", file=err)
         else:
-            say("No sessions match.")
+            say("No sessions match.", file=err)
         return
-    print_sessions(out(), rows, heading="Recent Sessions:" if recent else "Sessions:", wide=wide)
+    heading = "Recent Sessions:" if recent else "Sessions:"
+    print_sessions(console_for(out), rows, heading=heading, wide=wide)
     footer = listing_footer(len(rows), offset, total)
     if footer:
-        say(footer)
+        say(footer, file=err)
 
 
 def recent_from_index(

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
+from types import EllipsisType, FrameType
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from opencode import __version__
@@ -38,13 +38,15 @@ from opencode.chat import (
     resolve_chat_config,
     select_history,
 )
-from opencode.cli.console import printable
+from opencode.cli.console import error, printable
+from opencode.cli.errors import CommandError, report
 from opencode.cli.exit_codes import ERROR as EXIT_ERROR
 from opencode.cli.exit_codes import INTERRUPTED as EXIT_INTERRUPTED
 from opencode.cli.exit_codes import OK as EXIT_OK
-from opencode.cli.exit_codes import USAGE as EXIT_USAGE
 from opencode.cli.slash import (
     COMMAND_NAMES,
+    NO_SESSION,
+    NO_SESSION_HINT,
     SESSION_SUBCOMMANDS,
     SlashAction,
     SlashContext,
@@ -105,18 +107,25 @@ def resolve_repl_chat_config(
 
 
 def run_repl(
-    manager: SessionManager, session: Session, *, resumed: bool, options: ReplOptions
+    manager: SessionManager,
+    session: Session,
+    *,
+    resumed: bool,
+    options: ReplOptions,
+    config: ChatConfig | EllipsisType | None = ...,
 ) -> int:
     """Chat in ``session`` until /quit, end of input or a double Ctrl-C; returns the exit code.
 
+    ``config`` is the model's settings the caller already resolved from ``options`` (``None``:
+    no model); left out, they are resolved here and ``ChatConfigError`` is raised for bad ones.
     The current session is saved and closed on the way out, whatever the reason.
     """
-    try:
-        config = resolve_repl_chat_config(options)
-    except ChatConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        manager.close()
-        return EXIT_USAGE
+    if isinstance(config, EllipsisType):
+        try:
+            config = resolve_repl_chat_config(options)
+        except ChatConfigError:
+            manager.close()
+            raise
     repl = _Repl(manager, options, config, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
     return repl.run(session, resumed=resumed)
 
@@ -377,7 +386,7 @@ class _Repl:
         try:
             self.manager.close()
         except OpencodeError as exc:
-            print(f"error: could not save the session: {exc}", file=self.err)
+            error(f"could not save the session: {exc}", file=self.err)
             return False
         return True
 
@@ -391,7 +400,11 @@ class _Repl:
     def _turn(self, text: str) -> bool:
         """Record ``text`` and get the model's answer; False when there is no model to ask."""
         session = self.manager.current_session
-        if session is None:  # pragma: no cover - the loop always has a session
+        if session is None:  # a failed /session new or resume that could not reopen the old one
+            report(
+                CommandError(f"{NO_SESSION}; the message was not recorded", hint=NO_SESSION_HINT),
+                file=self.err,
+            )
             return False
         # On disk before the model sees it: a crash mid-answer keeps what the user typed.
         self.manager.add_message("user", text)
@@ -442,7 +455,7 @@ class _Turn:
             return
         except ChatError as exc:
             self._end_line()
-            print(f"error: {exc}", file=self.repl.err)
+            report(exc, file=self.repl.err)  # server text: shown with its controls escaped
             self._record_partial()
             return
         self._end_line(answered=True)

@@ -5,8 +5,9 @@ Shared by every command that takes an ID and by the REPL's ``/session resume <pr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from opencode.cli.errors import CommandError
 from opencode.sessions import (
     AmbiguousSessionIdError,
     SessionIndex,
@@ -18,6 +19,14 @@ from opencode.sessions.ids import is_valid_session_id, validate_session_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+# Error messages quote what the user typed; a pasted paragraph is cut to this many characters.
+ECHO_LIMIT: Final = 60
+
+
+def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters (``...`` marks the cut) for quoting in a message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _by_recency(summaries: Iterable[SessionSummary]) -> list[SessionSummary]:
@@ -31,7 +40,8 @@ def resolve_session_id(
 
     Titles match exactly but ignore case. Raises ``AmbiguousSessionIdError`` (candidates most
     recent first) when a prefix or title fits several sessions, ``SessionNotFoundError`` when
-    nothing fits, and ``InvalidSessionIdError`` for text that cannot be an id or a title.
+    nothing fits, ``InvalidSessionIdError`` for text that cannot be an id or a title, and
+    ``CommandError`` for blank text. Messages quote at most ``ECHO_LIMIT`` characters of it.
     ``refresh`` re-reads the index first (for long-lived processes such as the REPL).
     """
     if isinstance(index_or_manager, SessionManager):
@@ -41,7 +51,7 @@ def resolve_session_id(
     storage = index.storage
     wanted = text.strip()
     if not wanted:
-        raise SessionNotFoundError(text)
+        raise CommandError("no session id given", hint="run 'opencode session list' to see them")
     if is_valid_session_id(wanted) and storage.exists(wanted):
         return wanted  # a full id needs no index at all
     if refresh:
@@ -52,14 +62,15 @@ def resolve_session_id(
         matches = [sid for sid in index.ids() if sid.startswith(wanted)]
         if len(matches) > 1:
             raise AmbiguousSessionIdError(
-                wanted, _by_recency(s for sid in matches if (s := index.get(sid)) is not None)
+                shorten(wanted),
+                _by_recency(s for sid in matches if (s := index.get(sid)) is not None),
             )
         if matches:
             return matches[0]
     folded = wanted.casefold()
     titled = [s for sid in index.ids() if (s := index.get(sid)) and s.title.casefold() == folded]
     if len(titled) > 1:
-        raise AmbiguousSessionIdError(wanted, _by_recency(titled))
+        raise AmbiguousSessionIdError(shorten(wanted), _by_recency(titled))
     if titled:
         return titled[0].id
     if is_valid_session_id(wanted):
@@ -70,4 +81,4 @@ def resolve_session_id(
             return on_disk[0]
     elif "/" in wanted or "\\" in wanted or wanted in (".", ".."):
         validate_session_id(wanted)  # looks like a path: say what an id looks like instead
-    raise SessionNotFoundError(wanted)
+    raise SessionNotFoundError(shorten(wanted))

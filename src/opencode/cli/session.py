@@ -17,10 +17,11 @@ import typer
 
 from opencode.cli import exit_codes, render
 from opencode.cli.completion import session_id_completions
-from opencode.cli.console import error, out, say, stdin_is_tty, stdout_is_tty
+from opencode.cli.console import out, say, stdin_is_tty, stdout_is_tty, warning
 from opencode.cli.errors import CommandError, report
 
 if TYPE_CHECKING:
+    from opencode.chat import ChatConfig
     from opencode.cli.repl import ReplOptions
     from opencode.sessions import Session, SessionManager, SessionSummary
 
@@ -29,15 +30,6 @@ app = typer.Typer(
     help="Create, list, inspect, resume, tag, export and clean up sessions.",
     no_args_is_help=True,
 )
-
-
-@dataclass
-class RootOptions:
-    """The root options that shape an interactive session (set by the root callback)."""
-
-    model: str | None = None
-    base_url: str | None = None
-    history_tokens: int = 8000
 
 
 # -- shared helpers ---------------------------------------------------------------------------
@@ -69,38 +61,35 @@ def complete_session_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, 
         return []
 
 
-def _root_options(ctx: typer.Context) -> RootOptions:
-    obj = ctx.find_root().obj
-    return obj if isinstance(obj, RootOptions) else RootOptions()
+@dataclass
+class _ChatSetup:
+    options: ReplOptions
+    config: ChatConfig | None
 
 
-def _repl_options(ctx: typer.Context) -> ReplOptions:
-    """The chat loop's settings, checked before any session is created or resumed.
+def _chat_setup(ctx: typer.Context) -> _ChatSetup:
+    """The chat loop's settings (the root options), checked before any session is opened.
 
-    A typo in ``--base-url`` or ``OPENCODE_TIMEOUT`` then exits 2 without leaving an empty
-    session behind.
+    A typo in ``--base-url`` or ``OPENCODE_TIMEOUT`` raises ``ChatConfigError`` (exit 2)
+    without leaving an empty session behind.
     """
-    from opencode.chat import ChatConfigError
     from opencode.cli.repl import ReplOptions, resolve_repl_chat_config
 
-    root = _root_options(ctx)
-    options = ReplOptions(
-        model=root.model, base_url=root.base_url, history_tokens=root.history_tokens
-    )
-    try:
-        resolve_repl_chat_config(options)
-    except ChatConfigError as exc:
-        error(str(exc))
-        raise typer.Exit(exit_codes.USAGE) from None
-    return options
+    root = ctx.find_root().params
+    options = ReplOptions(model=root.get("model"), base_url=root.get("base_url"))
+    if root.get("history_tokens") is not None:
+        options.history_tokens = root["history_tokens"]
+    return _ChatSetup(options, resolve_repl_chat_config(options))
 
 
-def chat(manager: SessionManager, session: Session, options: ReplOptions, *, resumed: bool) -> None:
+def chat(manager: SessionManager, session: Session, setup: _ChatSetup, *, resumed: bool) -> None:
     """Hand an open session to the interactive loop and exit with its code."""
     from opencode.cli.repl import run_repl
 
     try:
-        code = run_repl(manager, session, resumed=resumed, options=options)
+        code = run_repl(
+            manager, session, resumed=resumed, options=setup.options, config=setup.config
+        )
     finally:
         manager.close()
     if code:
@@ -109,7 +98,7 @@ def chat(manager: SessionManager, session: Session, options: ReplOptions, *, res
 
 def resume_and_chat(ctx: typer.Context, text: str | None) -> None:
     """``--resume [ID]`` and ``session resume [ID]``: the named or the latest session."""
-    options = _repl_options(ctx)
+    setup = _chat_setup(ctx)
     manager = open_manager()
     if text:
         session = manager.resume(resolve_session_id(manager, text))
@@ -118,12 +107,12 @@ def resume_and_chat(ctx: typer.Context, text: str | None) -> None:
         if latest is None:
             raise CommandError("no sessions to resume", hint="run 'opencode' to start one")
         session = latest
-    chat(manager, session, options, resumed=True)
+    chat(manager, session, setup, resumed=True)
 
 
 def continue_and_chat(ctx: typer.Context) -> None:
     """``--continue``: the most recent session started in the current folder."""
-    options = _repl_options(ctx)
+    setup = _chat_setup(ctx)
     manager = open_manager()
     here = os.getcwd()
     found = manager.list_sessions(limit=1, working_dir=here)
@@ -132,15 +121,15 @@ def continue_and_chat(ctx: typer.Context) -> None:
             f"no session was started in {here}",
             hint="run 'opencode' to start one here, or 'opencode --resume' for the latest",
         )
-    chat(manager, manager.resume(found[0].id), options, resumed=True)
+    chat(manager, manager.resume(found[0].id), setup, resumed=True)
 
 
 def new_and_chat(ctx: typer.Context) -> None:
     """``opencode``: a new session in the current folder."""
-    options = _repl_options(ctx)
+    setup = _chat_setup(ctx)
     manager = open_manager()
-    session = manager.create(working_dir=os.getcwd(), model=options.model)
-    chat(manager, session, options, resumed=False)
+    session = manager.create(working_dir=os.getcwd(), model=setup.options.model)
+    chat(manager, session, setup, resumed=False)
 
 
 def _describe(summary: SessionSummary | None, session_id: str) -> str:
@@ -161,7 +150,12 @@ def _confirm(question: str, *, yes: bool, what: str) -> None:
             f"refusing to delete {what} without confirmation",
             hint="re-run with --yes to delete without asking",
         )
-    if not typer.confirm(question, default=False, err=True):
+    try:
+        answer = typer.confirm(question, default=False, err=True)
+    except typer.Abort:  # Ctrl-C or end of input at the question
+        say("")  # the cursor is still after the question
+        raise KeyboardInterrupt from None
+    if not answer:
         say("Nothing deleted.")
         raise typer.Exit(exit_codes.ERROR)
 
@@ -179,22 +173,16 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a 
 
 
 class SortField(str, Enum):
-    """What ``session list --sort`` orders by."""
+    """What ``session list --sort`` orders by: the library's short sort names.
+
+    ``SessionIndex.list`` maps them to fields (``SORT_ALIASES``); a test checks the two agree.
+    """
 
     updated = "updated"
     created = "created"
     title_ = "title"  # ``title`` would shadow str.title
     messages = "messages"
     tokens = "tokens"
-
-
-_SORT_FIELDS = {
-    SortField.updated: "updated_at",
-    SortField.created: "created_at",
-    SortField.title_: "title",
-    SortField.messages: "message_count",
-    SortField.tokens: "total_tokens",
-}
 
 
 class ExportFormat(str, Enum):
@@ -292,13 +280,15 @@ def list_sessions(
         ctx.fail("--here and --dir cannot be used together")
     if json_output and quiet:
         ctx.fail("--json and --quiet cannot be used together")
+    from opencode.sessions.index import SORT_ALIASES
+
     output = "json" if json_output else "ids" if quiet else "table"
     if limit is None:
         limit = render.DEFAULT_PAGE if output == "table" else 0
     render.print_listing(
         limit=limit,
         offset=offset,
-        sort_by=_SORT_FIELDS[sort],
+        sort_by=SORT_ALIASES.get(sort.value, sort.value),
         descending=not ascending,
         tags=tags or (),
         search=search,
@@ -354,14 +344,10 @@ def tag(
     remove: Annotated[bool, typer.Option("--remove", help="Remove the tags instead.")] = False,
 ) -> None:
     """Add tags to a session (or remove them with --remove)."""
+    from opencode.cli.actions import retag
+
     manager = open_manager()
-    sid = resolve_session_id(manager, session_id)
-    if remove:
-        session = manager.update_session(sid, remove_tags=tags)
-    else:
-        session = manager.update_session(sid, add_tags=tags)
-    shown = ", ".join(session.tags) or "(none)"
-    say(f"Tags of {render.short_id(session.id)}: {shown}")
+    say(retag(manager, resolve_session_id(manager, session_id), tags, remove=remove))
 
 
 @app.command("delete")
@@ -395,12 +381,12 @@ def delete(
     failed = 0
     for sid, line in zip(ids, described, strict=True):
         try:
-            manager.delete(sid)
+            deleted = manager.delete(sid)
         except SessionStorageError as exc:
             failed += 1
             report(exc)
             continue
-        say(f"Deleted {line}")
+        say(f"Deleted {line}" if deleted else f"Already gone: {line}")
     if failed:
         raise typer.Exit(exit_codes.ERROR)
 
@@ -409,7 +395,11 @@ def delete(
 def cleanup(
     max_age_days: Annotated[
         float,
-        typer.Option("--max-age-days", min=0, help="Delete sessions not updated for this long."),
+        typer.Option(
+            "--max-age-days",
+            min=0,
+            help="Delete sessions not updated for this long (at most 100 years).",
+        ),
     ] = 30,
     keep: Annotated[
         int, typer.Option("--keep", min=0, help="Always keep this many of the most recent.")
@@ -443,16 +433,52 @@ def cleanup(
         say(f"Dry run: would delete {count} and free {render.size(total)}.")
         return
     _confirm(f"Delete {count}?", yes=yes, what=count)
-    freed = deleted = 0
-    for summary, num_bytes in rows:
-        if storage.delete_if_unlocked(summary.id):
-            index.remove(summary.id)
-            freed += num_bytes
-            deleted += 1
-        else:
-            say(f"warning: kept {render.short_id(summary.id)}: it is open in another process")
-    index.save_if_dirty()
+    freed, deleted, failed = _delete_old(manager, rows, max_age_days, keep)
     say(f"Deleted {deleted} of {count}, freed {render.size(freed)} ({freed:,} bytes).")
+    if failed:
+        raise CommandError(f"could not delete {failed} of {count}")
+
+
+def _delete_old(
+    manager: SessionManager,
+    rows: list[tuple[SessionSummary, int]],
+    max_age_days: float,
+    keep: int,
+) -> tuple[int, int, int]:
+    """Delete the listed sessions that are still due; ``(bytes freed, deleted, failed)``.
+
+    The user may have taken minutes to answer: a session used since then, or one that is
+    no longer beyond the newest ``keep``, is kept. One failure does not stop the others,
+    and the index and leftover temp files are tidied whatever happens.
+    """
+    from opencode.sessions import SessionStorageError
+
+    storage, index = manager.storage, manager.index
+    freed = deleted = failed = 0
+    try:
+        index.refresh()
+        still_due = {s.id for s in storage.find_cleanup_candidates(index, max_age_days, keep)}
+        for summary, num_bytes in rows:
+            short = render.short_id(summary.id)
+            if summary.id not in still_due:
+                say(f"Kept {short}: it changed after the list above was made")
+                continue
+            try:
+                removed = storage.delete_if_unlocked(summary.id)
+            except SessionStorageError as exc:
+                failed += 1
+                warning(f"could not delete {short}: {exc}")
+                continue
+            if removed:
+                index.remove(summary.id)
+                freed += num_bytes
+                deleted += 1
+            else:
+                warning(f"kept {short}: it is open in another process")
+    finally:
+        index.save_if_dirty()
+        storage.remove_stale_temp_files()
+    return freed, deleted, failed
 
 
 @app.command("export")
@@ -466,8 +492,9 @@ def export(
         typer.Option(
             "--output",
             "-o",
-            help="Write to this file instead of stdout.",
+            help="Write to this file instead of stdout ('-': stdout).",
             dir_okay=False,
+            allow_dash=True,
             show_default=False,
         ),
     ] = None,
@@ -479,21 +506,53 @@ def export(
         text = render.dumps_json(session.to_dict()) + "\n"
     else:
         text = render.to_markdown(session)
-    if output is None:
+    if output is None or str(output) == "-":
         sys.stdout.write(text)
         return
-    output.write_text(text, encoding="utf-8")
+    from opencode.sessions.fileio import atomic_write
+
+    # All or nothing: a crash or a full disk never leaves half a transcript behind.
+    atomic_write(output, text.encode("utf-8"))
     say(f"Exported {render.short_id(session.id)} to {output}")
 
 
 @app.command("recover")
-def recover(session_id: SessionIdArg) -> None:
+def recover(
+    session_id: SessionIdArg,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Restore even though the session still loads; its newest changes are lost.",
+        ),
+    ] = False,
+) -> None:
     """Restore a session whose file is damaged from its last good version (.backup)."""
+    from opencode.sessions import SessionLockedError, SessionStorageError
+
     manager = open_manager()
     sid = resolve_session_id(manager, session_id)
-    if not manager.storage.recover_from_backup(sid):
-        raise CommandError(f"session {sid} has no usable backup to restore")
-    session = manager.storage.load(sid)
-    manager.index.update(session)
-    manager.index.save_if_dirty()
-    say(f"Restored {render.short_id(sid)} ({session.message_count} messages) from its backup")
+    try:
+        session = manager.recover(sid, force=force)
+    except SessionLockedError:
+        raise
+    except SessionStorageError:
+        if force or not _loads(manager, sid):
+            raise  # damaged with no usable backup, or the backup could not be written
+        raise CommandError(
+            f"session {sid} is not damaged; restoring its backup would lose its newest changes",
+            hint="re-run with --force to restore the backup anyway",
+        ) from None
+    count = session.message_count
+    messages = f"{count} message{'s' if count != 1 else ''}"
+    say(f"Restored {render.short_id(sid)} ({messages}) from its backup")
+
+
+def _loads(manager: SessionManager, session_id: str) -> bool:
+    from opencode.sessions import SessionStorageError
+
+    try:
+        manager.storage.load(session_id)
+    except SessionStorageError:
+        return False
+    return True

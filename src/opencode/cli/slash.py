@@ -1,31 +1,23 @@
 """Slash commands typed at the interactive prompt: ``/session ...``, ``/help``, ``/quit``.
 
 They act through the same ``SessionManager`` calls as the ``opencode session`` subcommands and
-are never recorded as messages. Their output is data, so it goes to stdout; problems are one
-line on stderr and the loop goes on.
+are never recorded as messages. Their output is data, so it goes to stdout; errors are reported
+on stderr by ``errors.report``, exactly as the subcommands report them, and the loop goes on.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import Final, TextIO
 
-from opencode.cli.console import printable
-from opencode.cli.render import short_id, title_of
+from opencode.cli.console import console_for, printable
+from opencode.cli.errors import CommandError, report
+from opencode.cli.render import title_of
 from opencode.errors import OpencodeError
-from opencode.sessions import (
-    AmbiguousSessionIdError,
-    Session,
-    SessionManager,
-    SessionSummary,
-)
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from opencode.sessions import Session, SessionManager
 
 # A command is "/" then a word; "/usr/bin is slow" is a message, not an unknown command.
 _COMMAND: Final = re.compile(r"/[A-Za-z][\w-]*")
@@ -41,10 +33,13 @@ Commands:
   /session new             start a new session in this folder
   /session resume [ID]     switch to a session (id prefix or exact title; default: the latest)
   /session title TEXT      rename the current session
-  /session tag NAME        tag the current session
+  /session tag NAME...     tag the current session
   /help                    show this help
   /quit                    save and exit (also /exit, Ctrl-D)
 Anything else is sent to the model. Ctrl-C cancels an answer; Ctrl-C twice exits."""
+
+NO_SESSION: Final = "no session is open"
+NO_SESSION_HINT: Final = "start one with '/session new' or switch with '/session resume'"
 
 COMMAND_NAMES: Final = ("/session", "/help", "/quit", "/exit")
 SESSION_SUBCOMMANDS: Final = ("list", "new", "resume", "title", "tag")
@@ -75,7 +70,7 @@ def is_slash_command(line: str) -> bool:
 
 
 def handle_slash(line: str, ctx: SlashContext) -> SlashAction:
-    """Run one slash command; library errors become one line on stderr."""
+    """Run one slash command; errors are reported as the commands report them, then go on."""
     name, _, rest = line.strip().partition(" ")
     command = _COMMANDS.get(name.lower())
     if command is None:
@@ -84,7 +79,7 @@ def handle_slash(line: str, ctx: SlashContext) -> SlashAction:
     try:
         return command(rest.strip(), ctx)
     except OpencodeError as exc:
-        print(f"error: {printable(str(exc))}", file=ctx.err)
+        report(exc, file=ctx.err)
         return SlashAction.CONTINUE
 
 
@@ -113,24 +108,18 @@ def _session(args: str, ctx: SlashContext) -> SlashAction:
 
 
 def _session_info(ctx: SlashContext) -> SlashAction:
-    from opencode.cli.render import session_details
+    from opencode.cli.render import print_details
 
-    session = ctx.manager.current_session
-    if session is None:
-        print("No active session", file=ctx.out)
-        return SlashAction.CONTINUE
-    _console(ctx.out).print(session_details(session))
+    print_details(console_for(ctx.out), _current(ctx))
     return SlashAction.CONTINUE
 
 
 def _session_list(args: str, ctx: SlashContext) -> SlashAction:
-    from opencode.cli.render import print_sessions
+    from opencode.cli.render import print_listing
 
-    sessions = ctx.manager.list_sessions(limit=LIST_LIMIT)
-    if not sessions:
-        print("No sessions yet", file=ctx.out)
-        return SlashAction.CONTINUE
-    print_sessions(_console(ctx.out), sessions, heading=f"Recent sessions ({len(sessions)}):")
+    print_listing(
+        limit=LIST_LIMIT, storage=ctx.manager.storage, wide=True, stdout=ctx.out, stderr=ctx.err
+    )
     return SlashAction.CONTINUE
 
 
@@ -150,11 +139,7 @@ def _session_resume(args: str, ctx: SlashContext) -> SlashAction:
     if args:
         from opencode.cli.resolve import resolve_session_id
 
-        try:
-            session_id = resolve_session_id(manager, args, refresh=True)
-        except AmbiguousSessionIdError as exc:
-            print(f"error: {printable(str(exc))}: {_candidates(exc.candidates)}", file=ctx.err)
-            return SlashAction.CONTINUE
+        session_id = resolve_session_id(manager, args, refresh=True)
     else:
         # "The latest" from inside a session means the latest *other* one.
         others = [
@@ -177,22 +162,19 @@ def _session_title(args: str, ctx: SlashContext) -> SlashAction:
     if not args:
         print("Usage: /session title <text>", file=ctx.err)
         return SlashAction.CONTINUE
+    session = _current(ctx)
     ctx.manager.set_title(args)
-    session = ctx.manager.current_session
-    title = session.title if session is not None else args
-    print(f"Title set: {printable(title)}", file=ctx.out)
+    print(f"Title set: {printable(session.title)}", file=ctx.out)
     return SlashAction.CONTINUE
 
 
 def _session_tag(args: str, ctx: SlashContext) -> SlashAction:
+    from opencode.cli.actions import retag
+
     if not args:
-        print("Usage: /session tag <name>", file=ctx.err)
+        print("Usage: /session tag <name>...", file=ctx.err)
         return SlashAction.CONTINUE
-    tag = args.strip()
-    if ctx.manager.add_tag(tag):
-        print(f"Tag added: {printable(tag)}", file=ctx.out)
-    else:
-        print(f"Already tagged: {printable(tag)}", file=ctx.out)
+    print(retag(ctx.manager, _current(ctx).id, args.split()), file=ctx.out)
     return SlashAction.CONTINUE
 
 
@@ -257,20 +239,8 @@ def _preview(text: str) -> str:
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _console(stream: TextIO) -> Console:
-    """A Rich console on ``stream`` with markup off, like the CLI's own consoles."""
-    from opencode.cli import console
-
-    if stream is sys.stdout:
-        return console.out()
-    if stream is sys.stderr:
-        return console.err()
-    from rich.console import Console
-
-    return Console(file=stream, markup=False, highlight=False, emoji=False)
-
-
-def _candidates(candidates: list[SessionSummary], limit: int = 5) -> str:
-    shown = [f"{short_id(s.id)} ({title_of(s.title)})" for s in candidates[:limit]]
-    more = len(candidates) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+def _current(ctx: SlashContext) -> Session:
+    session = ctx.manager.current_session
+    if session is None:
+        raise CommandError(NO_SESSION, hint=NO_SESSION_HINT)
+    return session
