@@ -410,6 +410,7 @@ def print_listing(
     (the REPL passes its own).
     """
     from opencode.sessions import SessionIndex, SessionStorage
+    from opencode.sessions.index import peek_newest
 
     streams = (
         sys.stdout if stdout is None else stdout,
@@ -420,7 +421,7 @@ def print_listing(
     filtered = bool(tags or search or working_dir is not None)
     page_size = limit or None
     if page_size and not filtered and sort_by == "updated_at" and descending:
-        recent = recent_from_index(storage, offset + page_size)
+        recent = peek_newest(storage, offset + page_size)
         if recent is not None:
             rows, total = recent[0][offset:], recent[1]
             _print_rows(
@@ -488,53 +489,3 @@ def _print_rows(
     footer = listing_footer(len(rows), offset, total)
     if footer:
         say(footer, file=err)
-
-
-def recent_from_index(
-    storage: SessionStorage, count: int
-) -> tuple[list[SessionSummary], int] | None:
-    """The ``count`` most recently updated sessions and the total, read from ``index.json``.
-
-    Listing the newest page of 10,000 sessions must not build 10,000 summaries. This reads
-    the index document and the folder's file names only, and returns None (so the caller
-    asks ``SessionIndex``, which repairs and warns) whenever anything is unusual: no index,
-    another version, files the index does not match, or timestamps not in the UTC form the
-    library writes (which is what makes comparing them as strings correct).
-    """
-    import gc
-    import heapq
-    import os
-
-    import orjson
-
-    from opencode.sessions import SessionError, SessionSummary
-
-    collecting = gc.isenabled()
-    gc.disable()  # tens of thousands of fresh objects, no cycles: collecting only costs time
-    try:
-        document = orjson.loads(storage.index_path.read_bytes())
-        entries = document["sessions"] if document.get("version") == 1 else None
-        if not isinstance(entries, dict):
-            return None
-        names = os.listdir(storage.storage_dir)
-        on_disk = {name[:-5] for name in names if name.endswith(".json")}
-        on_disk.discard("index")
-        if on_disk != entries.keys():
-            return None
-        keyed = [(entry["updated_at"], session_id) for session_id, entry in entries.items()]
-        if not all(
-            type(updated) is str and len(updated) in _UTC_LENGTHS and updated[-6:] == "+00:00"
-            for updated, _ in keyed
-        ):
-            return None
-        top = heapq.nlargest(count, keyed)
-        return [SessionSummary.from_dict(entries[sid], sid) for _, sid in top], len(entries)
-    except (OSError, ValueError, TypeError, AttributeError, KeyError, SessionError):
-        return None
-    finally:
-        if collecting:
-            gc.enable()
-
-
-# ``2024-01-15T10:30:00+00:00`` and ``2024-01-15T10:30:00.123456+00:00``
-_UTC_LENGTHS: Final = frozenset({25, 32})
