@@ -528,31 +528,16 @@ def recover(
     ] = False,
 ) -> None:
     """Restore a session whose file is damaged from its last good version (.backup)."""
-    from opencode.sessions import SessionLockedError, SessionStorageError
+    from opencode.sessions import SessionNotDamagedError
 
     manager = open_manager()
     sid = resolve_session_id(manager, session_id)
     try:
         session = manager.recover(sid, force=force)
-    except SessionLockedError:
-        raise
-    except SessionStorageError:
-        if force or not _loads(manager, sid):
-            raise  # damaged with no usable backup, or the backup could not be written
+    except SessionNotDamagedError as exc:
         raise CommandError(
-            f"session {sid} is not damaged; restoring its backup would lose its newest changes",
-            hint="re-run with --force to restore the backup anyway",
+            str(exc), hint="re-run with --force to restore the backup anyway"
         ) from None
     count = session.message_count
     messages = f"{count} message{'s' if count != 1 else ''}"
     say(f"Restored {render.short_id(sid)} ({messages}) from its backup")
-
-
-def _loads(manager: SessionManager, session_id: str) -> bool:
-    from opencode.sessions import SessionStorageError
-
-    try:
-        manager.storage.load(session_id)
-    except SessionStorageError:
-        return False
-    return True

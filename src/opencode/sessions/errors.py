@@ -59,6 +59,17 @@ class SessionLockedError(SessionStorageError):
         self.pid = pid
 
 
+class SessionNotDamagedError(SessionStorageError):
+    """A recovery was asked for a session that still loads: its backup is older."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            f"session {session_id} is not damaged; restoring its backup would lose its newest "
+            "changes"
+        )
+        self.session_id = session_id
+
+
 class InvalidSessionValueError(SessionError, ValueError):
     """A title, tag or other value the user supplied cannot be stored as given."""
 

@@ -21,6 +21,7 @@ from opencode.sessions import titles
 from opencode.sessions.autosave import AutoSaver
 from opencode.sessions.errors import (
     SessionCorruptedError,
+    SessionNotDamagedError,
     SessionNotFoundError,
     SessionStorageError,
 )
@@ -300,10 +301,7 @@ class SessionManager:
             lock.acquire()
             try:
                 if not force and self._loads(session_id):
-                    raise SessionStorageError(
-                        f"session {session_id} is not damaged; restoring its backup would "
-                        "drop its newest changes (use force to do it anyway)"
-                    )
+                    raise SessionNotDamagedError(session_id)
                 if not self.storage.recover_from_backup(session_id):
                     raise SessionStorageError(f"session {session_id} has no usable backup")
                 session = self.storage.load(session_id)
@@ -462,13 +460,8 @@ class SessionManager:
         error: str | None = None,
     ) -> ToolInvocation:
         """Record one tool run in the current session's tool history."""
-        invocation = ToolInvocation(
-            tool_name=tool_name,
-            arguments=dict(arguments or {}),
-            result=result,
-            duration=float(duration),
-            success=bool(success),
-            error=error,
+        invocation = ToolInvocation.from_call(
+            tool_name, arguments, result, duration, success, error
         )
         with self._lock:
             session = self._record(OP_TOOL, {"tool": invocation.to_dict()})

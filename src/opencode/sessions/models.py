@@ -112,6 +112,26 @@ class ToolInvocation:
     success: bool = True
     error: str | None = None
 
+    @classmethod
+    def from_call(
+        cls,
+        tool_name: str,
+        arguments: dict[str, Any] | None = None,
+        result: Any = None,
+        duration: float = 0.0,
+        success: bool = True,
+        error: str | None = None,
+    ) -> ToolInvocation:
+        """A new record of one tool run, as ``record_tool_call`` takes its arguments."""
+        return cls(
+            tool_name=tool_name,
+            arguments=dict(arguments or {}),
+            result=result,
+            duration=float(duration),
+            success=bool(success),
+            error=error,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The spec's ``tool_history`` entry."""
         return {
@@ -200,14 +220,7 @@ class Session:
     ) -> ToolInvocation:
         """Record one tool run in the tool history."""
         return self.add_tool_invocation(
-            ToolInvocation(
-                tool_name=tool_name,
-                arguments=dict(arguments or {}),
-                result=result,
-                duration=duration,
-                success=success,
-                error=error,
-            )
+            ToolInvocation.from_call(tool_name, arguments, result, duration, success, error)
         )
 
     def update_usage(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
