@@ -105,3 +105,14 @@ def test_sessions_of_a_folder_with_undecodable_name_are_found_again(
     found = manager.list_sessions(working_dir=folder)
     assert [s.id for s in found] == [session.id]
     assert manager.resume_or_create(working_dir=folder).id == session.id
+
+
+def test_set_metadata_is_journaled_and_survives_a_crash(manager: SessionManager) -> None:
+    session = manager.create(title="t")
+    manager.set_metadata("git_branch", "feature/api-v2")
+    journal = manager.storage.get_journal_path(session.id).read_text()
+    assert '"git_branch":"feature/api-v2"' in journal
+    # No close: what a kill -9 leaves behind still holds the change.
+    assert SessionStorage().load(session.id).metadata == {"git_branch": "feature/api-v2"}
+    with pytest.raises(ValueError):
+        manager.set_metadata("", 1)

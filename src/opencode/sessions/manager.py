@@ -487,6 +487,18 @@ class SessionManager:
         with self._lock:
             self._set_fields({"title": cleaned})
 
+    def set_metadata(self, key: str, value: Any) -> None:
+        """Set one metadata entry of the current session, journaled like any other change.
+
+        (Editing ``session.metadata`` directly also works; it reaches disk at the next save.)
+        """
+        if not isinstance(key, str) or not key:
+            raise ValueError("a metadata key must be a non-empty string")
+        with self._lock:
+            session = self._require_current()
+            self._record(OP_SET, {"fields": {"metadata": {**session.metadata, key: value}}})
+            self._saved_metadata = _fingerprint(session.metadata)
+
     def set_model(self, model: str | None) -> None:
         """Record which model the current session now talks to."""
         if model is not None and (not isinstance(model, str) or not model.strip()):
