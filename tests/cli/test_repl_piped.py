@@ -258,7 +258,7 @@ def test_history_sent_to_the_model_fits_the_token_budget(stub, project):
     assert code == 0, err
     sent = stub.requests[0].body["messages"]
     assert sent[-1] == {"role": "user", "content": "latest"}
-    assert 1 < len(sent) < 5  # only the newest messages that fit
+    assert len(sent) in range(2, 5)  # only the newest messages that fit
     assert sent[0]["content"].startswith("2")  # ... and they are the newest ones
     assert helper.load_session(seeded.id).message_count == 32  # the session keeps everything
 
