@@ -115,7 +115,7 @@ class SessionIndex:
 
     def _reconcile(self, entries: dict[str, SessionSummary]) -> None:
         """Bring ``entries`` in line with the session files actually present."""
-        on_disk = self.storage._scan_ids()
+        on_disk = self.storage.session_ids()
         for gone in entries.keys() - on_disk:
             del entries[gone]
             self._pending[gone] = None

@@ -174,16 +174,8 @@ class SessionJournal:
     def truncate(self) -> None:
         """Empty the journal after its records went into a snapshot."""
         if self._fd is None:
-            try:
-                with open(self.path, "r+b") as handle:
-                    handle.truncate(0)
-                    os.fsync(handle.fileno())
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise storage_error(f"cannot empty journal {self.path}", exc) from exc
-            self.size = 0
-            return
+            self.open()
+        assert self._fd is not None
         try:
             os.ftruncate(self._fd, 0)
             os.fsync(self._fd)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from opencode.sessions.errors import SessionLockedError, SessionStorageError
 from opencode.sessions.fileio import PRIVATE_FILE_MODE, atomic_write, storage_error
-
-if TYPE_CHECKING:
-    from filelock import FileLock
 
 INDEX_LOCK_TIMEOUT: Final = 30.0
 
@@ -81,36 +79,23 @@ class SessionWriterLock:
             return None
 
 
-def index_lock(lock_path: Path) -> FileLock:
-    """The lock serialising read-modify-write of ``index.json`` across processes."""
-    from filelock import FileLock
+@contextlib.contextmanager
+def locked_index(lock_path: Path) -> Iterator[None]:
+    """Hold the lock serialising read-modify-write of ``index.json`` across processes."""
+    from filelock import FileLock, Timeout
 
-    return FileLock(
+    lock = FileLock(
         lock_path, timeout=INDEX_LOCK_TIMEOUT, mode=PRIVATE_FILE_MODE, thread_local=False
     )
-
-
-def locked_index(lock_path: Path) -> contextlib.AbstractContextManager[object]:
-    """Context manager holding the index lock, with a clear error if it cannot be had."""
-    return _IndexLockContext(index_lock(lock_path))
-
-
-class _IndexLockContext(contextlib.AbstractContextManager[object]):
-    def __init__(self, lock: FileLock) -> None:
-        self._lock = lock
-
-    def __enter__(self) -> object:
-        from filelock import Timeout
-
-        try:
-            self._lock.acquire()
-        except Timeout:
-            raise SessionStorageError(
-                f"timed out after {INDEX_LOCK_TIMEOUT:.0f}s waiting for {self._lock.lock_file}"
-            ) from None
-        except OSError as exc:
-            raise storage_error(f"cannot lock {self._lock.lock_file}", exc) from exc
-        return self._lock
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._lock.release()
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SessionStorageError(
+            f"timed out after {INDEX_LOCK_TIMEOUT:.0f}s waiting for {lock_path}"
+        ) from None
+    except OSError as exc:
+        raise storage_error(f"cannot lock {lock_path}", exc) from exc
+    try:
+        yield
+    finally:
+        lock.release()

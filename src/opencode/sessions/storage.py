@@ -146,9 +146,10 @@ class SessionStorage:
 
     def list_session_ids(self) -> list[str]:
         """Ids of every session file in the folder, sorted."""
-        return sorted(self._scan_ids())
+        return sorted(self.session_ids())
 
-    def _scan_ids(self) -> set[str]:
+    def session_ids(self) -> set[str]:
+        """Ids of every session file in the folder (one directory scan, no file reads)."""
         try:
             entries = os.scandir(self.storage_dir)
         except FileNotFoundError:
