@@ -37,3 +37,15 @@ def config_dir() -> Path:
 def sessions_dir() -> Path:
     """The folder holding session files and the index."""
     return data_dir() / "sessions"
+
+
+def project_root(folder: str | os.PathLike[str]) -> Path:
+    """The project ``folder`` belongs to: the top of its git work tree, else ``folder``.
+
+    A ``.git`` folder or file (worktrees, submodules) marks the top; nothing is run.
+    """
+    start = Path(os.path.abspath(folder))
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return start

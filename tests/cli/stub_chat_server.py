@@ -307,6 +307,12 @@ class PipedProcess:
 
 # -- a pseudo-terminal ----------------------------------------------------------------------------
 
+# System calls that wait for the terminal, by number: read (of fd 0), and select and poll in
+# their variants.
+_TERMINAL_WAITS: dict[str, tuple[str, frozenset[str]]] = {
+    "x86_64": ("0", frozenset({"7", "23", "270", "271"})),
+    "aarch64": ("63", frozenset({"72", "73"})),
+}
 _ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 
 
@@ -346,15 +352,34 @@ class PtyProcess:
         os.write(self.master, data)
 
     def interrupt_at_prompt(self) -> None:
-        """Ctrl-C while readline waits for a key.
+        """Ctrl-C while the program waits for a key.
 
-        CPython's readline notices a signal only while it sleeps in ``select()``; one that lands
-        while it is still echoing the last key stays pending until the next key. A person
-        never types that fast, so give the echo a moment to finish (this is not a timing
-        assertion: a slow machine only makes the pause more than enough).
+        CPython notices a signal only while it is blocked waiting for the terminal (readline
+        in ``select()``, a plain ``input()`` in ``read()``); one that lands while it is still
+        echoing the last key stays pending until the next key. A person never types that
+        fast, so wait until the program is blocked there before pressing Ctrl-C.
         """
-        time.sleep(0.3)
+        self.wait_until_blocked_on_the_terminal()
         self.write(b"\x03")
+
+    def wait_until_blocked_on_the_terminal(self, timeout: float = WAIT) -> None:
+        """Poll the main thread's current system call (Linux ``/proc/PID/syscall``)."""
+        read, polls = _TERMINAL_WAITS.get(os.uname().machine, ("", frozenset()))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:  # "running", or the call's number and arguments
+                fields = Path(f"/proc/{self.proc.pid}/syscall").read_text().split() or ["?"]
+            except OSError:
+                fields = ["?"]
+            if not read or fields[0] == "?":
+                # Not visible here: give the echo a moment instead. Unlike the check below,
+                # this pause is a guess, which a very busy machine may beat.
+                time.sleep(0.3)
+                return
+            if fields[0] in polls or (fields[0] == read and fields[1] == "0x0"):
+                return
+            assert time.monotonic() < deadline, f"never blocked on the terminal: {fields}"
+            time.sleep(0.01)  # polling a condition under a deadline
 
     def expect(self, text: str, timeout: float = WAIT) -> str:
         needle = text.encode()

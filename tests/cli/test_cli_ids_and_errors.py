@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from cli_helpers import CliRunnerHelper, ago, make_session, run_opencode, sessions_dir
 
-from opencode.cli.errors import CommandError
 from opencode.cli.resolve import resolve_session_id
 from opencode.sessions import (
     AmbiguousSessionIdError,
     InvalidSessionIdError,
+    InvalidSessionValueError,
     SessionIndex,
     SessionManager,
     SessionNotFoundError,
@@ -65,7 +65,7 @@ def test_resolve_unknown_and_invalid() -> None:
         resolve_session_id(index(), "ffff")
     with pytest.raises(SessionNotFoundError):
         resolve_session_id(index(), "no such title")
-    with pytest.raises(CommandError, match=r"^no session id given$"):
+    with pytest.raises(InvalidSessionValueError, match=r"^no session id given$"):
         resolve_session_id(index(), "   ")
     with pytest.raises(InvalidSessionIdError):
         resolve_session_id(index(), "../x")

@@ -50,7 +50,7 @@ def test_session_new_on_a_terminal_adds_a_hint(
     cli: CliRunnerHelper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(console, "stdout_is_tty", lambda: True)
-    monkeypatch.setattr("opencode.cli.session.stdout_is_tty", lambda: True)
+    monkeypatch.setattr("opencode.cli.console.stdout_is_tty", lambda: True)
     r = cli("session", "new")
     assert r.exit_code == 0, r.output
     session_id = r.stdout.strip()
@@ -210,7 +210,7 @@ def test_delete_with_yes(cli: CliRunnerHelper) -> None:
 
 
 def test_delete_asks_on_a_terminal(cli: CliRunnerHelper, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("opencode.cli.session.stdin_is_tty", lambda: True)
+    monkeypatch.setattr("opencode.cli.console.stdin_is_tty", lambda: True)
     session = make_session("Ask first")
 
     r = cli("session", "delete", session.id, input="n\n")
@@ -298,7 +298,7 @@ def test_cleanup_keeps_the_newest_and_respects_max_age(cli: CliRunnerHelper) -> 
 
 
 def test_cleanup_asks_on_a_terminal(cli: CliRunnerHelper, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("opencode.cli.session.stdin_is_tty", lambda: True)
+    monkeypatch.setattr("opencode.cli.console.stdin_is_tty", lambda: True)
     _aged_sessions()
     r = cli("session", "cleanup", "--keep", "0", input="n\n")
     assert r.exit_code == 1

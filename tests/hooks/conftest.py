@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
 from opencode.hooks import wait_for_hooks
 
 WriteHooks = Callable[[Path, list[Any]], Path]  # the write_hooks fixture
+RunOpencode = Callable[..., "subprocess.CompletedProcess[str]"]  # the run_opencode fixture
+
+# The installed entry point next to this interpreter (the venv's ``opencode``).
+OPENCODE: Final = str(Path(sys.executable).with_name("opencode"))
 
 
 @pytest.fixture(autouse=True)
@@ -48,3 +54,21 @@ def project(work_dir: Path) -> Path:
     folder = work_dir / "proj"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture
+def run_opencode() -> RunOpencode:
+    """Run the installed ``opencode`` with the test's environment; never a traceback.
+
+    Keyword arguments go to ``subprocess.run`` (``cwd``, ``umask``, ``env``...).
+    """
+
+    def run(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        kwargs.setdefault("env", dict(os.environ))
+        result = subprocess.run(
+            [OPENCODE, *args], capture_output=True, text=True, timeout=120, check=False, **kwargs
+        )
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+    return run

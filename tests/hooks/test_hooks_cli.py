@@ -16,6 +16,7 @@ from opencode.cli.hooks import app
 from opencode.hooks import is_trusted
 
 WriteHooks = Callable[..., Path]
+RunOpencode = Callable[..., subprocess.CompletedProcess[str]]
 runner = CliRunner()
 
 
@@ -50,20 +51,59 @@ def test_list_shows_source_pattern_command_and_whether_it_runs(configured: Path)
     r = runner.invoke(app, ["list"])
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["SOURCE", "RUNS", "EVENT", "COMMAND"]
-    assert lines[1].split() == ["global", "yes", "session:start", "echo", "global"]
+    assert lines[0].split() == ["SOURCE", "RUNS", "EVENT", "DESCRIPTION", "COMMAND"]
+    assert lines[1].split() == ["global", "yes", "session:start", "hello", "echo", "global"]
     assert lines[2].split() == [
         "project",
         "no",
         "(untrusted)",
         "tool:pre_execute:bash",
+        "-",
         "echo",
         "\\x1b[31mred",
     ]
-    assert lines[3].split() == ["project", "no", "(disabled)", "session:end", "echo", "off"]
+    assert lines[3].split() == [
+        "project",
+        "no",
+        "(disabled)",
+        "session:end",
+        "-",
+        "echo",
+        "off",
+    ]
     assert "\x1b" not in r.stdout
     assert str(configured.resolve()) in r.stderr
     assert "opencode hooks trust" in r.stderr
+
+
+def test_installed_command_lists_descriptions(
+    config_dir: Path, write_hooks: WriteHooks, run_opencode: RunOpencode
+) -> None:
+    long_text = "Tell the team channel that a session started, with its id and folder"
+    write_hooks(
+        config_dir / "hooks.json",
+        [
+            {"event": "session:start", "command": "notify", "description": long_text},
+            {"event": "session:end", "command": "bye", "description": "say\x1b[2J  bye"},
+            {"event": "session:save", "command": "quiet"},
+        ],
+    )
+    r = run_opencode("hooks", "list")
+    assert r.returncode == 0, r.stderr
+    header, first, second, third = r.stdout.splitlines()
+    column = header.index("DESCRIPTION")
+    assert header.index("COMMAND") > column
+    assert first[column:].startswith(long_text[:30])
+    assert "..." in first
+    assert first.rstrip().endswith("notify")
+    assert second[column:].startswith("say\\x1b[2J bye")
+    assert third[column:].startswith("- ")
+    assert "\x1b" not in r.stdout
+
+    r = run_opencode("hooks", "list", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [row["description"] for row in rows] == [long_text, "say\x1b[2J  bye", ""]
 
 
 def test_list_json(configured: Path) -> None:

@@ -78,7 +78,17 @@ def test_invalid_entries_are_skipped_with_a_warning_naming_file_and_index(
 
 @pytest.mark.parametrize(
     "content",
-    ["{not json", "", "[]", '{"hooks": {"event": "session:start"}}', '{"other": []}', "\xff"],
+    [
+        "{not json",
+        "",
+        "[]",
+        '{"hooks": {"event": "session:start"}}',
+        '{"other": []}',
+        "\xff",
+        "[" * 100_000 + "]" * 100_000,
+        '{"hooks": [' + '{"a":' * 100_000 + "1" + "}" * 100_000 + "]}",
+    ],
+    ids=["bad-json", "empty", "list", "hooks-object", "no-hooks", "latin-1", "deep", "deep-entry"],
 )
 def test_unparseable_file_is_skipped_with_a_warning(
     content: str, config_dir: Path, caplog: pytest.LogCaptureFixture
@@ -92,12 +102,20 @@ def test_unparseable_file_is_skipped_with_a_warning(
     assert str(path) in warnings[0]
 
 
-def test_unreadable_file_is_skipped_with_a_warning(
-    config_dir: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_not_a_file_is_skipped_with_a_warning(
+    kind: str, config_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (config_dir / "hooks.json").mkdir(parents=True)  # a folder where the file should be
+    path = config_dir / "hooks.json"
+    if kind == "folder":
+        path.mkdir(parents=True)
+    else:
+        config_dir.mkdir(parents=True)
+        os.mkfifo(path)  # reading it must not wait for a writer that never comes
     assert load_hooks() == []
-    assert str(config_dir / "hooks.json") in _warnings(caplog)[0]
+    (warning,) = _warnings(caplog)
+    assert str(path) in warning
+    assert "not a regular file" in warning
 
 
 def test_project_hooks_come_after_global_ones(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -38,7 +39,9 @@ def test_event_type_values_are_the_documented_names() -> None:
         (HookEvent.user_prompt_submit, EventType.USER_PROMPT_SUBMIT),
     ],
 )
-def test_session_factories(factory, expected, work_dir: Path) -> None:
+def test_session_factories(
+    factory: Callable[..., HookEvent], expected: EventType, work_dir: Path
+) -> None:
     event = factory("sid-1", role="user")
     assert event.type is expected
     assert event.session_id == "sid-1"
@@ -56,7 +59,7 @@ def test_session_factories(factory, expected, work_dir: Path) -> None:
         (HookEvent.tool_error, EventType.TOOL_ERROR),
     ],
 )
-def test_tool_factories(factory, expected) -> None:
+def test_tool_factories(factory: Callable[..., HookEvent], expected: EventType) -> None:
     event = factory("sid", "bash", working_dir="/srv", command="ls")
     assert event.type is expected
     assert event.tool_name == "bash"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from opencode.hooks import (
+    CorruptTrustStoreError,
     HookEvent,
     HookRegistry,
     NoProjectHooksError,
@@ -149,13 +150,21 @@ def test_store_from_a_newer_version_is_not_overwritten(
     assert any("newer" in r.getMessage() for r in caplog.records)
 
 
-def test_corrupt_store_is_not_overwritten(hooks_file: Path, project: Path) -> None:
+def test_corrupt_store_is_moved_aside_and_replaced(
+    hooks_file: Path, project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = trust_file()
     path.parent.mkdir(parents=True)
     path.write_text("{oops")
-    with pytest.raises(TrustStoreError):
-        trust_project(project)
-    assert path.read_text() == "{oops"
+    with pytest.raises(CorruptTrustStoreError):
+        is_trusted(hooks_file)
+    trust_project(project)
+    assert is_trusted(hooks_file)
+    (aside,) = path.parent.glob("trusted-projects.json.corrupt-*")
+    assert aside.read_text() == "{oops"
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert str(path) in warning
+    assert str(aside) in warning
 
 
 def test_trust_without_a_hooks_file_fails(project: Path) -> None:

@@ -14,6 +14,7 @@ seeded through ``SessionStorage`` before the block runs.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import re
@@ -469,14 +470,23 @@ def test_section_6_error_handling_without_backup(capsys: pytest.CaptureFixture[s
 
 
 def test_section_6_error_handling_reports_other_storage_errors(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage = SessionStorage()
-    storage.ensure_dir()
-    storage.get_path("corrupted-id").mkdir()  # unreadable as a file: an OS error, not corruption
+    storage.save(Session(id="corrupted-id", title="unreadable"))
+    real_read = os.read
+
+    def failing_disk(fd: int, size: int) -> bytes:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("corrupted-id.json"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_read(fd, size)
+
+    monkeypatch.setattr(os, "read", failing_disk)  # an I/O error, not corruption
     run_example(new_namespace(6), "section06_2.py")
+    monkeypatch.undo()
     out = capsys.readouterr().out
     assert out.startswith("Session not found\nStorage error: cannot read ")
+    assert out.rstrip().endswith(os.strerror(errno.EIO))
     assert "corrupted-id.json" in out
 
 

@@ -22,6 +22,7 @@ from opencode.sessions import (
     SessionManager,
     SessionStorage,
 )
+from opencode.sessions.locks import read_owner
 from opencode.sessions.validate import utc_now
 
 WORKERS = Path(__file__).parent / "_workers"
@@ -179,7 +180,7 @@ def test_second_process_is_refused_and_kill_releases_the_lock(storage: SessionSt
         resumed = manager.resume(session.id)
         assert resumed.id == session.id
         owner = storage.storage_dir / f"{session.id}.owner"
-        assert owner.read_text().strip() == str(os.getpid())
+        assert read_owner(owner).pid == os.getpid()
         manager.add_message("user", "after the crash")
         manager.close()
         assert storage.load(session.id).messages[-1].content == "after the crash"

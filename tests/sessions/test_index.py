@@ -53,7 +53,10 @@ def put(
         model=model,
         created_at=BASE + timedelta(hours=created_hours if created_hours is not None else hours),
         updated_at=BASE + timedelta(hours=hours),
-        messages=[SessionMessage(role="user", content=str(i)) for i in range(messages)],
+        messages=[
+            SessionMessage(role="user", content=str(i), timestamp=BASE + timedelta(hours=hours))
+            for i in range(messages)
+        ],
         total_prompt_tokens=tokens,
         tags=list(tags or []),
     )

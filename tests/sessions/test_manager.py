@@ -184,10 +184,11 @@ def test_create_while_current_saves_and_releases_the_previous(manager: SessionMa
     assert recorder.events() == [
         "session:start",
         "session:message",
+        "session:save",  # closing the first writes its snapshot
         "session:end",
         "session:start",
     ]
-    assert recorder.calls[2][1] == (first,)
+    assert recorder.calls[2][1] == recorder.calls[3][1] == (first,)
     assert lock_files(manager.storage, first.id) == []
     assert not manager.storage.get_journal_path(first.id).exists()
     previous = stored(first.id)
@@ -226,7 +227,7 @@ def test_resume_switches_from_the_current_session(
     manager.add_message("assistant", "x")
     recorder = Recorder(manager)
     manager.resume("s1")
-    assert recorder.events() == ["session:end", "session:start"]
+    assert recorder.events() == ["session:save", "session:end", "session:start"]
     assert lock_files(storage, first.id) == []
     assert stored(first.id).message_count == 1
 
@@ -333,6 +334,33 @@ def test_metadata_changes_are_saved(manager: SessionManager) -> None:
     assert manager.is_dirty is False
 
 
+def test_close_with_nothing_new_neither_rewrites_nor_announces_a_save(
+    manager: SessionManager, storage: SessionStorage
+) -> None:
+    session = manager.create()
+    manager.add_message("assistant", "saved")
+    manager.save()
+    before = storage.get_path(session.id).stat()
+    recorder = Recorder(manager)
+    manager.close()
+    assert recorder.events() == ["session:end"]
+    after = storage.get_path(session.id).stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_every_snapshot_write_announces_session_save(storage: SessionStorage) -> None:
+    manager = SessionManager(
+        storage, auto_save_interval=0, compact_journal_bytes=2000, fire_shell_hooks=False
+    )
+    recorder = Recorder(manager)
+    manager.create()
+    manager.add_message("user", "x" * 2500)  # past the threshold: compacted inline
+    assert recorder.events() == ["session:start", "session:save", "session:message"]
+    manager.add_message("assistant", "y")
+    manager.close()
+    assert recorder.events()[-2:] == ["session:save", "session:end"]
+
+
 def test_close(manager: SessionManager, storage: SessionStorage) -> None:
     manager.close()  # nothing open: fine
     session = manager.create()
@@ -342,7 +370,7 @@ def test_close(manager: SessionManager, storage: SessionStorage) -> None:
     manager.close()
     assert manager.has_current is False
     assert manager.current_session is None
-    assert recorder.calls == [("session:end", (session,))]
+    assert recorder.calls == [("session:save", (session,)), ("session:end", (session,))]
     assert lock_files(storage, session.id) == []
     assert not storage.get_journal_path(session.id).exists()
     assert stored(session.id) == session
@@ -554,18 +582,25 @@ def test_large_journal_is_folded_into_the_snapshot_inline_without_autosave() -> 
 
 
 def test_large_journal_is_folded_in_the_background_with_autosave() -> None:
-    import time
+    import threading
 
-    manager = SessionManager(auto_save_interval=60, compact_journal_bytes=2000)
+    # the interval is far longer than the test: only the journal's size can start a save
+    manager = SessionManager(auto_save_interval=3600, compact_journal_bytes=2000)
+    saving_threads: set[threading.Thread] = set()
+    folded = threading.Event()
+
+    def on_save(saved: Session) -> None:  # after the snapshot is written and the journal cut
+        saving_threads.add(threading.current_thread())
+        if len(json.loads(manager.storage.get_path(saved.id).read_text())["messages"]) >= 10:
+            folded.set()
+
+    manager.register_hook("session:save", on_save)
     try:
         session = manager.create()
         for i in range(20):
             manager.add_message("assistant", f"message {i} " + "x" * 100)
-        path = manager.storage.get_path(session.id)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and len(json.loads(path.read_text())["messages"]) < 10:
-            time.sleep(0.01)
-        assert len(json.loads(path.read_text())["messages"]) >= 10  # long before 60 s
+        assert folded.wait(60)
+        assert threading.current_thread() not in saving_threads  # the caller never waited
         assert stored(session.id).messages == session.messages
     finally:
         manager.close()

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from opencode import fsutil
 from opencode.sessions import (
     InvalidSessionValueError,
     SessionManager,
     SessionStorage,
     SessionStorageError,
-    fileio,
 )
 
 
@@ -77,7 +77,7 @@ def test_failed_create_keeps_the_previous_session_current(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(fileio, "write_all", disk_full)
+        patch.setattr(fsutil, "write_all", disk_full)
         with pytest.raises(SessionStorageError, match="no space left"):
             manager.create(title="second")
     # The user's next message still lands somewhere real: the session they were in.

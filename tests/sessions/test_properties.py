@@ -22,6 +22,7 @@ from opencode.sessions import (
 )
 from opencode.sessions.ids import SESSION_ID_PATTERN, is_valid_session_id
 from opencode.sessions.index import parse_index
+from opencode.sessions.validate import MAX_COUNT
 
 # -- strategies -------------------------------------------------------------------------------
 
@@ -47,7 +48,7 @@ timestamps = st.datetimes(
 )
 session_ids = st.from_regex(SESSION_ID_PATTERN, fullmatch=True).filter(is_valid_session_id)
 optional_text = st.none() | st.text(max_size=20)
-counts = st.integers(min_value=0, max_value=2**62)
+counts = st.integers(min_value=0, max_value=MAX_COUNT)
 
 messages = st.builds(
     SessionMessage,

@@ -237,12 +237,14 @@ def test_load_of_an_out_of_range_timestamp_is_corrupted(storage: SessionStorage)
         storage.load("s1")
 
 
-def test_unreadable_snapshot_is_a_storage_error(storage: SessionStorage) -> None:
+def test_a_folder_in_place_of_a_snapshot_is_a_damaged_session_naming_it(
+    storage: SessionStorage,
+) -> None:
     storage.ensure_dir()
     storage.get_path("s1").mkdir()
-    with pytest.raises(SessionStorageError, match="cannot read") as caught:
+    with pytest.raises(SessionCorruptedError, match="a folder, not a regular file") as caught:
         storage.load("s1")
-    assert not isinstance(caught.value, (SessionNotFoundError, SessionCorruptedError))
+    assert caught.value.path == storage.get_path("s1")
 
 
 def test_integers_beyond_64_bits_are_refused_and_the_saved_file_kept(

@@ -12,6 +12,7 @@ Typical use from a synchronous loop::
             for delta in stream:
                 show(delta)
         reply = stream.reply                          # text, usage (or None), finish_reason
+        # reply.usage_error: the server's counts were impossible and were dropped
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from opencode.chat.errors import (
     ChatResponseError,
     ChatServerError,
     ChatTimeoutError,
+    ChatUsageError,
 )
 from opencode.chat.history import (
     DEFAULT_HISTORY_TOKENS,
@@ -60,6 +62,7 @@ __all__ = [
     "ChatStream",
     "ChatTimeoutError",
     "ChatUsage",
+    "ChatUsageError",
     "estimate_tokens",
     "resolve_chat_config",
     "select_history",

@@ -53,3 +53,11 @@ class ChatHTTPError(ChatServerError):
 
 class ChatResponseError(ChatError):
     """The model server's answer does not follow the chat-completions protocol."""
+
+
+class ChatUsageError(ChatResponseError):
+    """The server's token usage report holds a count that cannot be true.
+
+    The reply itself is still good, so the parser does not let this escape: it keeps the
+    reply, drops the usage and puts this message in ``ChatReply.usage_error``.
+    """

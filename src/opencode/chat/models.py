@@ -12,7 +12,10 @@ ChatMessage: TypeAlias = dict[str, Any]
 
 @dataclass(frozen=True)
 class ChatUsage:
-    """Token counts exactly as the server reported them; a field it left out stays ``None``."""
+    """Token counts exactly as the server reported them; a field it left out stays ``None``.
+
+    Each count is a whole number from 0 to 2**63-1: the parser refuses anything else.
+    """
 
     prompt_tokens: int | None
     completion_tokens: int | None
@@ -24,7 +27,9 @@ class ChatReply:
     """One complete assistant answer.
 
     ``usage`` is ``None`` when the server reported none: numbers are never estimated here,
-    so a session records only what the server actually counted.
+    so a session records only what the server actually counted. When the server reported
+    counts that cannot be true (negative, fractional, beyond 63 bits), ``usage`` is ``None``
+    too and ``usage_error`` says what was wrong, in one line; the text is still good.
     """
 
     text: str
@@ -32,6 +37,7 @@ class ChatReply:
     finish_reason: str | None = None
     usage: ChatUsage | None = None
     tool_calls: tuple[dict[str, Any], ...] = field(default=())
+    usage_error: str | None = None
 
     def to_message(self) -> ChatMessage:
         """The assistant message to append to the history for the next request."""

@@ -11,10 +11,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from opencode.chat.config import ChatConfig
-from opencode.chat.errors import ChatResponseError, ChatServerError
+from opencode.chat.errors import ChatResponseError, ChatServerError, ChatUsageError
 from opencode.chat.models import ChatReply, ChatUsage
 
 DONE_SENTINEL: Final = "[DONE]"
+MAX_TOKEN_COUNT: Final = 2**63 - 1
+_USAGE_FIELDS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
 _ONE_LINE_LIMIT: Final = 200
 
 
@@ -129,18 +131,42 @@ def _raise_if_error(payload: Mapping[str, Any]) -> None:
 
 
 def parse_usage(value: object) -> ChatUsage | None:
-    """Usage exactly as reported; anything that is not a count becomes ``None``, never a guess."""
+    """Usage exactly as reported, or ``None`` when the server reported no counts.
+
+    Raises ``ChatUsageError`` for a count no server can honestly report: negative, not a
+    whole number (``true`` and ``5.0`` are not) or 2**63 and beyond. Refused here, where it
+    enters, such a number never reaches a session file, the index or a 64-bit column.
+    """
+    if value is None:
+        return None
     if not isinstance(value, Mapping):
+        raise _invalid_usage(f"usage is {_shown(value)}, not an object")
+    prompt, completion, total = (_count(value, key) for key in _USAGE_FIELDS)
+    if prompt is None and completion is None and total is None:
         return None
+    return ChatUsage(prompt, completion, total)
 
-    def count(key: str) -> int | None:
-        number = value.get(key)
-        return number if isinstance(number, int) and not isinstance(number, bool) else None
 
-    usage = ChatUsage(count("prompt_tokens"), count("completion_tokens"), count("total_tokens"))
-    if usage == ChatUsage(None, None, None):
+def _count(usage: Mapping[str, Any], key: str) -> int | None:
+    number = usage.get(key)
+    if number is None:
         return None
-    return usage
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise _invalid_usage(f"{key} is {_shown(number)}, not a whole number")
+    if not 0 <= number <= MAX_TOKEN_COUNT:
+        raise _invalid_usage(f"{key} is {_shown(number)}, out of range")
+    return number
+
+
+def _invalid_usage(detail: str) -> ChatUsageError:
+    return ChatUsageError(f"model server reported invalid token usage ({detail})")
+
+
+def _shown(value: object) -> str:
+    """A bad value as the server wrote it, short (a huge number is described, not printed)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a {value.bit_length()}-bit number"
+    return one_line(json.dumps(value), 40)
 
 
 def _text_or_none(value: object, what: str) -> str | None:
@@ -179,13 +205,23 @@ def parse_completion(payload: object, fallback_model: str) -> ChatReply:
     if not isinstance(raw_calls, list) or not all(isinstance(c, Mapping) for c in raw_calls):
         raise _malformed("'tool_calls' is not a list of objects")
     model = payload.get("model")
+    usage, usage_error = _usage_or_error(payload.get("usage"))
     return ChatReply(
         text=text,
         model=model if isinstance(model, str) and model else fallback_model,
         finish_reason=_text_or_none(choice.get("finish_reason"), "finish_reason"),
-        usage=parse_usage(payload.get("usage")),
+        usage=usage,
         tool_calls=tuple(dict(call) for call in raw_calls),
+        usage_error=usage_error,
     )
+
+
+def _usage_or_error(value: object) -> tuple[ChatUsage | None, str | None]:
+    """The reported usage, or ``None`` and why it was refused: bad counts spoil no answer."""
+    try:
+        return parse_usage(value), None
+    except ChatUsageError as exc:
+        return None, str(exc)
 
 
 class ReplyBuilder:
@@ -196,6 +232,7 @@ class ReplyBuilder:
         self._model = fallback_model
         self.finish_reason: str | None = None
         self.usage: ChatUsage | None = None
+        self.usage_error: str | None = None
         self._tool_calls: dict[int, dict[str, Any]] = {}
 
     @property
@@ -212,8 +249,11 @@ class ReplyBuilder:
         if isinstance(model, str) and model:
             self._model = model
         if chunk.get("usage") is not None:
-            # Some servers repeat running usage on every chunk; the last report wins.
-            self.usage = parse_usage(chunk["usage"]) or self.usage
+            # Some servers repeat running usage on every chunk; the last report wins, even
+            # when it is one to refuse.
+            usage, error = _usage_or_error(chunk["usage"])
+            if usage is not None or error is not None:
+                self.usage, self.usage_error = usage, error
         choice = _first_choice(chunk)
         if choice is None:
             return ""
@@ -262,4 +302,5 @@ class ReplyBuilder:
             finish_reason=self.finish_reason,
             usage=self.usage,
             tool_calls=tuple(self._tool_calls[index] for index in sorted(self._tool_calls)),
+            usage_error=self.usage_error,
         )

@@ -1,9 +1,9 @@
-"""TAB completion of session ids, answered from ``index.json`` alone.
+"""TAB completion of session ids, answered from the index database alone.
 
 The shell scripts in ``completions/`` are the ones Typer generates; at TAB time they run
 ``opencode`` with ``_OPENCODE_COMPLETE=complete_<shell>``. When the word being completed is a
-session id, ``complete_from_environment`` answers straight from the index (no Typer, no Rich,
-no session library, no session files) in the exact format Typer's scripts parse; anything
+session id, ``complete_from_environment`` answers straight from the index database (no
+Typer, no Rich, no session files) in the exact format Typer's scripts parse; anything
 else falls through to Typer's own completion. ``session_id_completions`` is the same answer
 for Typer's ``autocompletion=`` hook, used when Typer does the completing.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ ID_COMMANDS: Final[dict[str, frozenset[str]]] = {
 # Commands whose every positional argument is an id (the others take one id, then text).
 MULTI_ID_COMMANDS: Final = frozenset({"delete"})
 UNTITLED: Final = "(untitled)"
+# A shell shows this many candidates at most; more is noise (and time).
+MAX_COMPLETIONS: Final = 200
 
 
 # -- where the index is -----------------------------------------------------------------------
@@ -69,9 +72,11 @@ def default_data_dir() -> str:
 
 
 def index_path(data_dir: str | None = None) -> str:
-    """``<data root>/sessions/index.json``."""
+    """Where the session index of ``data_dir`` (default: the data root) is."""
+    from opencode.sessions.indexdb import index_path as path_in
+
     root = os.path.expanduser(data_dir) if data_dir else default_data_dir()
-    return os.path.join(root, "sessions", "index.json")
+    return str(path_in(Path(root, "sessions")))
 
 
 def _one_line(text: str) -> str:
@@ -82,81 +87,18 @@ def _one_line(text: str) -> str:
 def session_id_completions(incomplete: str, data_dir: str | None = None) -> list[tuple[str, str]]:
     """``(id, title)`` for every indexed id starting with ``incomplete``, most recent first.
 
-    Reads only ``index.json``; a missing or unreadable index simply completes nothing.
+    Asks the index database alone; a missing or unreadable index completes nothing.
     """
-    try:
-        with open(index_path(data_dir), "rb") as handle:
-            data = handle.read()
-        entries = _scan_entries(data, incomplete) if incomplete else None
-        if entries is None:
-            entries = _parse_entries(data, incomplete)
-        found = []
-        for session_id, entry in entries:
-            title = entry.get("title")
-            updated = entry.get("updated_at")
-            found.append(
-                (
-                    updated if isinstance(updated, str) else "",
-                    session_id,
-                    title if isinstance(title, str) else "",
-                )
-            )
-    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+    from opencode.sessions.indexdb import completion_rows
+
+    path = index_path(data_dir)
+    if not os.path.isfile(path):
         return []
-    found.sort(reverse=True)
-    return [(session_id, _one_line(title) or UNTITLED) for _, session_id, title in found]
-
-
-# How the sessions library writes index.json (orjson, indent 2): each session id is a key at
-# the start of a line indented by four spaces. A raw newline never occurs inside a JSON
-# string, so ``\n    "<prefix>`` can only be such a key.
-_INDEX_HEADER = b'{\n  "version": 1,\n  "sessions": {'
-_KEY_LINE = b'\n    "'
-_ENTRY_END = b"\n    }"
-
-
-def _scan_entries(data: bytes, prefix: str) -> list[tuple[str, dict[str, object]]] | None:
-    """Entries whose id starts with ``prefix``, found without parsing the whole index.
-
-    With 10,000 sessions a full parse is most of a TAB press; this looks only at the entries
-    that match. None when the file is not laid out as expected (then parse it all).
-    """
-    import json
-
-    if not data.startswith(_INDEX_HEADER):
-        return None
-    needle = _KEY_LINE + prefix.encode("utf-8")
-    found: list[tuple[str, dict[str, object]]] = []
-    position = data.find(needle, len(_INDEX_HEADER) - 1)
-    while position != -1:
-        key_start = position + len(_KEY_LINE)
-        key_end = data.index(b'"', key_start)
-        if not data.startswith(b'": {', key_end):
-            return None
-        entry_end = data.index(_ENTRY_END, key_end) + len(_ENTRY_END)
-        entry = json.loads(data[key_end + 3 : entry_end])
-        if not isinstance(entry, dict):
-            return None
-        found.append((data[key_start:key_end].decode("utf-8"), entry))
-        position = data.find(needle, entry_end)
-    return found
-
-
-def _parse_entries(data: bytes, prefix: str) -> list[tuple[str, dict[str, object]]]:
-    """Entries whose id starts with ``prefix``, from a full parse of the index.
-
-    The standard library's json on purpose: importing orjson costs more here than its faster
-    parsing saves.
-    """
-    import json
-
-    document = json.loads(data)
-    sessions = document["sessions"] if document.get("version") == 1 else {}
-    return [
-        (session_id, entry)
-        for session_id, entry in sessions.items()
-        if session_id.startswith(prefix) and isinstance(entry, dict)
-    ]
+    try:
+        rows = completion_rows(path, incomplete, MAX_COMPLETIONS)
+    except Exception:  # sqlite3.Error, a locked or foreign file: complete nothing, quietly
+        return []
+    return [(session_id, _one_line(title) or UNTITLED) for session_id, title in rows]
 
 
 # -- where the cursor is ----------------------------------------------------------------------

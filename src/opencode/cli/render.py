@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 from opencode.cli.console import printable
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.table import Table
     from rich.text import Text
 
@@ -229,6 +229,31 @@ def _message_header(message: SessionMessage) -> Text:
     return header
 
 
+class Indented:
+    """Text word-wrapped to the console, ``indent`` cells in, rendered one line at a time.
+
+    Rich's ``Padding`` (and a plain ``Text``) hand the console one segment holding every
+    wrapped line, which it then cuts at each newline by copying all that follows: time
+    quadratic in the length of one long message (4 MB took 25 s). Here every wrapped line is
+    a segment of its own, so the cost is linear.
+    """
+
+    def __init__(self, text: Text, indent: int = 2) -> None:
+        self.text = text
+        self.indent = indent
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
+        width = max(options.max_width - self.indent, 1)
+        margin = Segment(" " * self.indent)
+        for line in self.text.wrap(console, width, overflow="fold"):
+            if line.plain:
+                yield margin
+                yield from line.render(console)
+            yield Segment.line()
+
+
 def session_details(session: Session, *, now: datetime | None = None) -> list[Text]:
     """Metadata and usage of a session, one ``Label  value`` line each."""
     now = now or utc_now()
@@ -260,8 +285,6 @@ def session_details(session: Session, *, now: datetime | None = None) -> list[Te
 
 def transcript(session: Session) -> list[RenderableType]:
     """The conversation, message by message, with tool calls and (shortened) tool results."""
-    from rich.padding import Padding
-
     parts: list[RenderableType] = []
     for message in session.messages:
         parts.append(_text(""))
@@ -271,7 +294,7 @@ def transcript(session: Session) -> list[RenderableType]:
             content = _preview(content, TOOL_RESULT_PREVIEW_LINES)
         if content:
             body = _text(printable(content, multiline=True))
-            parts.append(Padding(body, (0, 0, 0, 2), expand=False))
+            parts.append(Indented(body))
         for call in message.tool_calls or []:
             name, arguments, call_id = _tool_call_parts(call)
             line = _text("")
@@ -280,7 +303,7 @@ def transcript(session: Session) -> list[RenderableType]:
             line.append(f" {printable(arguments)}")
             if call_id:
                 line.append(f" [{printable(call_id)}]", "dim")
-            parts.append(Padding(line, (0, 0, 0, 2), expand=False))
+            parts.append(Indented(line))
     if session.tool_history:
         parts.append(_text(""))
         parts.append(tool_history_table(session))
@@ -391,7 +414,7 @@ def print_listing(
     *,
     limit: int | None = DEFAULT_PAGE,
     offset: int = 0,
-    sort_by: str = "updated_at",
+    sort_by: str = "active_at",
     descending: bool = True,
     tags: Sequence[str] = (),
     search: str | None = None,
@@ -410,7 +433,7 @@ def print_listing(
     (the REPL passes its own).
     """
     from opencode.sessions import SessionIndex, SessionStorage
-    from opencode.sessions.index import peek_newest
+    from opencode.sessions.listing import ListingQuery, list_page
 
     streams = (
         sys.stdout if stdout is None else stdout,
@@ -418,40 +441,24 @@ def print_listing(
     )
     if storage is None:
         storage = SessionStorage()
-    filtered = bool(tags or search or working_dir is not None)
-    page_size = limit or None
-    if page_size and not filtered and sort_by == "updated_at" and descending:
-        recent = peek_newest(storage, offset + page_size)
-        if recent is not None:
-            rows, total = recent[0][offset:], recent[1]
-            _print_rows(
-                rows, total, offset, output=output, wide=wide, filtered=False, streams=streams
-            )
-            return
-    index = SessionIndex(storage)
-    query: dict[str, Any] = {
-        "sort_by": sort_by,
-        "descending": descending,
-        "tags": list(tags) or None,
-        "search": search,
-        "working_dir": working_dir,
-    }
-    if filtered and output == "table":
-        everything = index.list(**query)
-        total = len(everything)
-        rows = everything[offset:][:page_size] if page_size else everything[offset:]
-    else:
-        rows = index.list(limit=page_size, offset=offset, **query)
-        total = index.count()
-    default_order = sort_by == "updated_at" and descending
+    query = ListingQuery(
+        limit=limit or None,
+        offset=offset,
+        sort_by=sort_by,
+        descending=descending,
+        tags=tuple(tags),
+        search=search,
+        working_dir=working_dir,
+    )
+    page = list_page(SessionIndex(storage), query)
     _print_rows(
-        rows,
-        total,
+        page.rows,
+        page.total,
         offset,
         output=output,
         wide=wide,
-        filtered=filtered,
-        recent=default_order,
+        filtered=query.filtered,
+        recent=query.by_recency,
         streams=streams,
     )
 

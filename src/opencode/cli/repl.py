@@ -477,13 +477,22 @@ class _Turn:
         self._record_partial()
 
     def _record(self, reply: ChatReply) -> None:
+        """Keep the answer; add its usage only if the server's counts are believable."""
         manager = self.repl.manager
         manager.add_message("assistant", reply.text, tool_calls=list(reply.tool_calls) or None)
+        if reply.usage_error is not None:
+            self._usage_refused(reply.usage_error)
+            return
         usage = reply.usage
-        if usage is not None and (
-            usage.prompt_tokens is not None or usage.completion_tokens is not None
-        ):
+        if usage is None or (usage.prompt_tokens is None and usage.completion_tokens is None):
+            return
+        try:
             manager.update_usage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
+        except ValueError as exc:  # InvalidSessionValueError: totals the session cannot hold
+            self._usage_refused(f"the session cannot record this token usage ({exc})")
+
+    def _usage_refused(self, reason: str) -> None:
+        error(f"{reason}; the answer is kept without usage", file=self.repl.err)
 
     def _record_partial(self) -> None:
         text = self.stream.text if self.stream is not None else ""

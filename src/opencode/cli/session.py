@@ -15,10 +15,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opencode.cli import exit_codes, render
-from opencode.cli.completion import session_id_completions
-from opencode.cli.console import out, say, stdin_is_tty, stdout_is_tty, warning
+from opencode.cli import console, exit_codes, render
+from opencode.cli.console import out, say, warning
 from opencode.cli.errors import CommandError, report
+from opencode.cli.options import (
+    ID_HELP,
+    JsonFlag,
+    SessionIdArg,
+    complete_session_id,
+    confirm,
+    open_manager,
+    resolve_session_id,
+)
 
 if TYPE_CHECKING:
     from opencode.chat import ChatConfig
@@ -33,32 +41,6 @@ app = typer.Typer(
 
 
 # -- shared helpers ---------------------------------------------------------------------------
-
-
-def open_manager() -> SessionManager:
-    """A manager over ``<data root>/sessions`` (``--data-dir`` has set the root by now)."""
-    from opencode.sessions import SessionManager, SessionStorage
-
-    return SessionManager(storage=SessionStorage())
-
-
-def resolve_session_id(manager: SessionManager, text: str) -> str:
-    """The session id ``text`` names (see ``opencode.cli.resolve``)."""
-    from opencode.cli.resolve import resolve_session_id as resolve
-
-    return resolve(manager, text)
-
-
-def complete_session_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
-    """Typer's completion hook for ID arguments (the entry point usually answers first)."""
-    try:
-        data_dir = ctx.find_root().params.get("data_dir")
-        items = session_id_completions(incomplete, str(data_dir) if data_dir else None)
-        from rich.markup import escape  # Typer renders descriptions as Rich markup
-
-        return [(value, escape(title)) for value, title in items]
-    except Exception:  # completion must never print a traceback into the user's shell
-        return []
 
 
 @dataclass
@@ -141,35 +123,7 @@ def _describe(summary: SessionSummary | None, session_id: str) -> str:
     )
 
 
-def _confirm(question: str, *, yes: bool, what: str) -> None:
-    """Go ahead with ``--yes``; ask on a terminal; refuse without either."""
-    if yes:
-        return
-    if not stdin_is_tty():
-        raise CommandError(
-            f"refusing to delete {what} without confirmation",
-            hint="re-run with --yes to delete without asking",
-        )
-    try:
-        answer = typer.confirm(question, default=False, err=True)
-    except typer.Abort:  # Ctrl-C or end of input at the question
-        say("")  # the cursor is still after the question
-        raise KeyboardInterrupt from None
-    if not answer:
-        say("Nothing deleted.")
-        raise typer.Exit(exit_codes.ERROR)
-
-
 # -- parameter types --------------------------------------------------------------------------
-
-ID_HELP = "Session id, unique id prefix, or exact title."
-SessionIdArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="ID", help=ID_HELP, autocompletion=complete_session_id, show_default=False
-    ),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 class SortField(str, Enum):
@@ -226,7 +180,7 @@ def new_session(
     )
     manager.close()
     sys.stdout.write(f"{session.id}\n")
-    if stdout_is_tty():
+    if console.stdout_is_tty():
         short = render.short_id(session.id)
         say(f"Created session {short}; chat in it with 'opencode --resume {short}'")
 
@@ -373,11 +327,11 @@ def delete(
             ids.append(sid)
     described = [_describe(manager.index.get(sid), sid) for sid in ids]
     count = f"{len(ids)} session{'s' if len(ids) != 1 else ''}"
-    if not yes and stdin_is_tty():
+    if not yes and console.stdin_is_tty():
         say(f"About to delete {count}:")
         for line in described:
             say(f"  {line}")
-    _confirm(f"Delete {count}?", yes=yes, what=count)
+    confirm(f"Delete {count}?", yes=yes, what=count)
     failed = 0
     for sid, line in zip(ids, described, strict=True):
         try:
@@ -410,75 +364,46 @@ def cleanup(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete old sessions, keeping the most recent ones; prints what goes and the space freed."""
+    from opencode.sessions import cleanup as cleaning
+
     manager = open_manager()
     storage, index = manager.storage, manager.index
-    candidates = storage.find_cleanup_candidates(index, max_age_days, keep)
-    if not candidates:
+    plan = cleaning.plan_cleanup(storage, index, max_age_days, keep)
+    if not plan.items and not plan.orphans:
         say(
             f"Nothing to clean up: no session beyond the newest {keep} "
             f"is older than {max_age_days:g} days."
         )
         return
-    count = f"{len(candidates)} session{'s' if len(candidates) != 1 else ''}"
-    if not dry_run and not yes and not stdin_is_tty():
+    count = f"{len(plan.items)} session{'s' if len(plan.items) != 1 else ''}"
+    if not dry_run and not yes and not console.stdin_is_tty():
         raise CommandError(
             f"refusing to delete {count} without confirmation",
             hint="re-run with --yes to delete them, or with --dry-run to see them",
         )
-    rows = [(summary, storage.session_size(summary.id)) for summary in candidates]
-    total = sum(num_bytes for _, num_bytes in rows)
-    out().print(render.cleanup_table(rows))
-    out().print(f"{count}, {render.size(total)} ({total:,} bytes)")
+    rows = [(item.summary, item.size_bytes) for item in plan.items]
+    total = plan.total_bytes
+    if rows:
+        out().print(render.cleanup_table(rows))
+        out().print(f"{count}, {render.size(total)} ({total:,} bytes)")
+    if plan.orphans:
+        say(f"Leftover files of {len(plan.orphans)} deleted session(s) will be removed too.")
     if dry_run:
         say(f"Dry run: would delete {count} and free {render.size(total)}.")
         return
-    _confirm(f"Delete {count}?", yes=yes, what=count)
-    freed, deleted, failed = _delete_old(manager, rows, max_age_days, keep)
-    say(f"Deleted {deleted} of {count}, freed {render.size(freed)} ({freed:,} bytes).")
-    if failed:
-        raise CommandError(f"could not delete {failed} of {count}")
-
-
-def _delete_old(
-    manager: SessionManager,
-    rows: list[tuple[SessionSummary, int]],
-    max_age_days: float,
-    keep: int,
-) -> tuple[int, int, int]:
-    """Delete the listed sessions that are still due; ``(bytes freed, deleted, failed)``.
-
-    The user may have taken minutes to answer: a session used since then, or one that is
-    no longer beyond the newest ``keep``, is kept. One failure does not stop the others,
-    and the index and leftover temp files are tidied whatever happens.
-    """
-    from opencode.sessions import SessionStorageError
-
-    storage, index = manager.storage, manager.index
-    freed = deleted = failed = 0
-    try:
-        index.refresh()
-        still_due = {s.id for s in storage.find_cleanup_candidates(index, max_age_days, keep)}
-        for summary, num_bytes in rows:
-            short = render.short_id(summary.id)
-            if summary.id not in still_due:
-                say(f"Kept {short}: it changed after the list above was made")
-                continue
-            try:
-                removed = storage.delete_if_unlocked(summary.id)
-            except SessionStorageError as exc:
-                failed += 1
-                warning(f"could not delete {short}: {exc}")
-                continue
-            if removed:
-                index.remove(summary.id)
-                freed += num_bytes
-                deleted += 1
-            else:
-                warning(f"kept {short}: it is open in another process")
-    finally:
-        index.save_if_dirty()
-        storage.remove_stale_temp_files()
-    return freed, deleted, failed
+    confirm(f"Delete {count}?", yes=yes, what=count)
+    result = cleaning.carry_out(storage, index, plan)
+    for item in result.changed:
+        say(f"Kept {render.short_id(item.summary.id)}: it changed after the list above was made")
+    for item, pid in result.held:
+        owner = f" (pid {pid})" if pid is not None else ""
+        warning(f"kept {render.short_id(item.summary.id)}: it is open in another process{owner}")
+    for item, exc in result.failed:
+        warning(f"could not delete {render.short_id(item.summary.id)}: {exc}")
+    freed = result.freed_bytes
+    say(f"Deleted {len(result.deleted)} of {count}, freed {render.size(freed)} ({freed:,} bytes).")
+    if result.failed:
+        raise CommandError(f"could not delete {len(result.failed)} of {count}")
 
 
 @app.command("export")
@@ -509,10 +434,11 @@ def export(
     if output is None or str(output) == "-":
         sys.stdout.write(text)
         return
-    from opencode.sessions.fileio import atomic_write
+    from opencode.cli.output_file import write_output_file
 
-    # All or nothing: a crash or a full disk never leaves half a transcript behind.
-    atomic_write(output, text.encode("utf-8"))
+    # A file is replaced all or nothing; a FIFO, a device or a link is written into, never
+    # replaced (``-o /dev/null`` must not swap the system's /dev/null for a file).
+    write_output_file(output, text.encode("utf-8"))
     say(f"Exported {render.short_id(session.id)} to {output}")
 
 
@@ -541,3 +467,13 @@ def recover(
     count = session.message_count
     messages = f"{count} message{'s' if count != 1 else ''}"
     say(f"Restored {render.short_id(sid)} ({messages}) from its backup")
+
+
+def _register_commands() -> None:
+    """Commands whose code lives in modules of their own."""
+    from opencode.cli.search import search_command
+
+    app.command("search")(search_command)
+
+
+_register_commands()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from opencode.hooks.config import ConfiguredHook, global_hooks_file, load_hooks
 from opencode.hooks.dispatcher import dispatch, wait_for_hooks
 from opencode.hooks.errors import (
+    CorruptTrustStoreError,
     HookError,
     InvalidHookError,
     NoProjectHooksError,
@@ -29,6 +30,7 @@ from opencode.hooks.trust import (
 
 __all__ = [
     "ConfiguredHook",
+    "CorruptTrustStoreError",
     "EventType",
     "Hook",
     "HookError",

@@ -2,21 +2,24 @@
 
 Loading never raises: a file that cannot be parsed, or an entry that is not a valid hook, is
 skipped with a logged warning that names the file (and the entry's index), so one typo cannot
-stop opencode from starting.
+stop opencode from starting, and a broken project file never costs the user their global
+hooks. A pattern no known event can match is loaded (so it can be listed) but never runs.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from opencode.hooks.errors import InvalidHookError, TrustStoreError
-from opencode.hooks.hook import Hook
+from opencode.hooks.events import EventType
+from opencode.hooks.fileio import loads_bounded, read_regular_file
+from opencode.hooks.hook import Hook, unknown_alternatives
 from opencode.hooks.trust import (
     HOOKS_FILE_NAME,
     find_project_hooks_file,
@@ -48,9 +51,14 @@ class ConfiguredHook:
     trusted: bool
 
     @property
+    def matches_known_event(self) -> bool:
+        """False for a pattern no event can match (a typo such as ``session:strat``)."""
+        return self.hook.matches_known_event
+
+    @property
     def will_run(self) -> bool:
-        """Global hooks run when enabled; project hooks also need the project trusted."""
-        return self.trusted and self.hook.enabled
+        """Enabled, able to match some event, and (for project hooks) trusted."""
+        return self.trusted and self.hook.enabled and self.matches_known_event
 
 
 def global_hooks_file() -> Path:
@@ -60,7 +68,7 @@ def global_hooks_file() -> Path:
 
 def _parse_entries(raw: bytes, path: Path) -> list[Any] | None:
     try:
-        document = json.loads(raw)
+        document = loads_bounded(raw)
     except ValueError as exc:
         logger.warning("Skipping hooks file %s: not valid JSON (%s)", path, exc)
         return None
@@ -69,6 +77,31 @@ def _parse_entries(raw: bytes, path: Path) -> list[Any] | None:
         return None
     entries: list[Any] = document["hooks"]
     return entries
+
+
+def _warn_unknown_events(hook: Hook, index: int, path: Path) -> None:
+    unknown = unknown_alternatives(hook.event_pattern)
+    if not unknown:
+        return
+    known = ", ".join(event.value for event in EventType)
+    if hook.matches_known_event:
+        logger.warning(
+            "Hook entry %d in %s: %s in event pattern %r matches no known event (known: %s)",
+            index,
+            path,
+            ", ".join(repr(part) for part in unknown),
+            hook.event_pattern,
+            known,
+        )
+    else:
+        logger.warning(
+            "Hook entry %d in %s will never run: event pattern %r matches no known event "
+            "(known: %s)",
+            index,
+            path,
+            hook.event_pattern,
+            known,
+        )
 
 
 def _build_hooks(
@@ -84,6 +117,7 @@ def _build_hooks(
         except InvalidHookError as exc:
             logger.warning("Skipping hook entry %d in %s: %s", index, path, exc)
             continue
+        _warn_unknown_events(hook, index, path)
         if hook.working_dir is not None and not os.path.isabs(hook.working_dir):
             # Relative folders are relative to the project (or config folder), not to
             # wherever opencode happens to be started.
@@ -94,11 +128,11 @@ def _build_hooks(
 
 def _read(path: Path) -> bytes | None:
     try:
-        return path.read_bytes()
+        return read_regular_file(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        logger.warning("Skipping hooks file %s: %s", path, exc)
+        logger.warning("Skipping hooks file %s: %s", path, exc.strerror or exc)
         return None
 
 
@@ -122,6 +156,42 @@ def _project_trusted(path: Path, raw: bytes) -> bool:
         return False
 
 
+def _guarded(path: Path, load: Callable[[], list[ConfiguredHook]]) -> list[ConfiguredHook]:
+    """Whatever goes wrong with one file costs only that file's hooks, never the other's."""
+    try:
+        return load()
+    except Exception as exc:  # the parsers catch what they expect; this is the backstop
+        logger.warning("Skipping hooks file %s: %s", path, exc)
+        return []
+
+
+def _load_global(path: Path) -> list[ConfiguredHook]:
+    raw = _read(path)
+    if raw is None:
+        return []
+    return _build_hooks(raw, path, GLOBAL, path.parent, trusted=True)
+
+
+def _load_project(path: Path, notify_untrusted: bool) -> list[ConfiguredHook]:
+    raw = _read(path)
+    if raw is None:
+        return []
+    # Hash and parse the same bytes, so what runs is exactly what was trusted.
+    trusted = _project_trusted(path, raw)
+    hooks = _build_hooks(raw, path, PROJECT, project_dir_of(path), trusted=trusted)
+    if hooks and not trusted and notify_untrusted:
+        _notify_untrusted(path)
+    return hooks
+
+
+def _project_file(cwd: Path | None) -> Path | None:
+    try:
+        start = cwd if cwd is not None else Path.cwd()
+    except OSError:  # the working directory was deleted
+        return None
+    return find_project_hooks_file(start)
+
+
 def load_hooks(cwd: Path | None = None, *, notify_untrusted: bool = True) -> list[ConfiguredHook]:
     """Every configured hook: global ones first, then the project's (found from ``cwd``).
 
@@ -129,27 +199,9 @@ def load_hooks(cwd: Path | None = None, *, notify_untrusted: bool = True) -> lis
     unless ``notify_untrusted`` is false, the first load that meets them in this process
     logs a warning telling the user how to trust them.
     """
-    loaded: list[ConfiguredHook] = []
     global_file = global_hooks_file()
-    raw = _read(global_file)
-    if raw is not None:
-        loaded += _build_hooks(raw, global_file, GLOBAL, global_file.parent, trusted=True)
-
-    try:
-        start = cwd if cwd is not None else Path.cwd()
-    except OSError:  # the working directory was deleted
-        return loaded
-    project_file = find_project_hooks_file(start)
-    if project_file is None:
-        return loaded
-    raw = _read(project_file)
-    if raw is None:
-        return loaded
-    # Hash and parse the same bytes, so what runs is exactly what was trusted.
-    trusted = _project_trusted(project_file, raw)
-    project_hooks = _build_hooks(
-        raw, project_file, PROJECT, project_dir_of(project_file), trusted=trusted
-    )
-    if project_hooks and not trusted and notify_untrusted:
-        _notify_untrusted(project_file)
-    return loaded + project_hooks
+    loaded = _guarded(global_file, lambda: _load_global(global_file))
+    project_file = _project_file(cwd)
+    if project_file is not None:
+        loaded += _guarded(project_file, lambda: _load_project(project_file, notify_untrusted))
+    return loaded

@@ -23,3 +23,7 @@ class NoProjectHooksError(HookError):
 
 class TrustStoreError(HookError):
     """The trusted-projects file is unreadable, corrupt, or written by a newer opencode."""
+
+
+class CorruptTrustStoreError(TrustStoreError):
+    """The trusted-projects file is damaged: not JSON, the wrong shape, not a file at all."""

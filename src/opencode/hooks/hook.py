@@ -18,7 +18,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Final
 
 from opencode.hooks.errors import InvalidHookError
-from opencode.hooks.events import HookEvent
+from opencode.hooks.events import EventType, HookEvent
 
 DEFAULT_TIMEOUT: Final = 10.0
 _LABEL_CHARS: Final = 80
@@ -41,6 +41,28 @@ def parse_pattern(pattern: str) -> tuple[tuple[str, str | None], ...]:
         else:
             alternatives.append((part, None))
     return tuple(alternatives)
+
+
+def _can_match_known_event(type_glob: str, tool_glob: str | None) -> bool:
+    # A tool suffix can only match events that carry a tool name.
+    return any(
+        fnmatchcase(event.value, type_glob) and (tool_glob is None or event.is_tool_event)
+        for event in EventType
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def unknown_alternatives(pattern: str) -> tuple[str, ...]:
+    """The alternatives of ``pattern`` that no event opencode fires can match.
+
+    Usually typos (``session:strat``): the hook loads fine and then silently never runs, so
+    loading warns about them. A hook all of whose alternatives are here can never run.
+    """
+    return tuple(
+        type_glob if tool_glob is None else f"{type_glob}:{tool_glob}"
+        for type_glob, tool_glob in parse_pattern(pattern)
+        if not _can_match_known_event(type_glob, tool_glob)
+    )
 
 
 def _check_env(env: object) -> None:
@@ -96,6 +118,12 @@ class Hook:
         text = self.description or self.command
         text = " ".join(text.split())
         return text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 3] + "..."
+
+    @property
+    def matches_known_event(self) -> bool:
+        """Whether some event opencode fires can match the pattern (False: it never runs)."""
+        pattern = self.event_pattern
+        return len(unknown_alternatives(pattern)) < len(parse_pattern(pattern))
 
     def matches(self, event: HookEvent) -> bool:
         """Whether this hook's pattern selects ``event`` (``enabled`` is not considered)."""

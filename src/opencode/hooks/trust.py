@@ -3,6 +3,8 @@
 A project's ``.opencode/hooks.json`` is code from whoever wrote the repository, so it runs
 only after the user trusts it. Trust pins the file's sha256: any edit needs trusting again.
 The store lives in ``<config dir>/trusted-projects.json`` (mode 0600, written atomically).
+A damaged store trusts nothing; the next ``trust_project`` moves it aside (to
+``trusted-projects.json.corrupt-<time>``, so nothing is lost) and starts a new one.
 """
 
 from __future__ import annotations
@@ -10,15 +12,27 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
 
-from opencode.hooks.errors import NoProjectHooksError, TrustStoreError
+from opencode.hooks.errors import CorruptTrustStoreError, NoProjectHooksError, TrustStoreError
+from opencode.hooks.fileio import (
+    PRIVATE_DIR_MODE,
+    PRIVATE_FILE_MODE,
+    NotAFileError,
+    loads_bounded,
+    make_private_dir,
+    private_file_lock,
+    read_regular_file,
+    write_atomic,
+)
 from opencode.paths import config_dir
+
+logger = logging.getLogger(__name__)
 
 TRUST_FILE_NAME: Final = "trusted-projects.json"
 TRUST_FORMAT_VERSION: Final = 1
@@ -74,21 +88,33 @@ def find_project_hooks_file(start: Path) -> Path | None:
         if stop is not None and (folder == stop or stop.is_relative_to(folder)):
             break
         candidate = folder / PROJECT_HOOKS_DIR / HOOKS_FILE_NAME
-        if candidate.is_file():
+        if _is_file(candidate):
             return candidate
     return None
 
 
+def _is_file(path: Path) -> bool:
+    # Before 3.13 ``Path.is_file`` raises on e.g. a folder we may not search.
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _corrupt(path: Path, reason: str) -> CorruptTrustStoreError:
+    return CorruptTrustStoreError(f"{path} is damaged ({reason})")
+
+
 def _parse_store(raw: bytes, path: Path) -> dict[str, Any]:
     try:
-        store = json.loads(raw)
+        store = loads_bounded(raw)
     except ValueError as exc:
-        raise TrustStoreError(f"{path} is not valid JSON: {exc}") from exc
+        raise _corrupt(path, f"not valid JSON: {exc}") from None
     if not isinstance(store, dict) or not isinstance(store.get("projects", {}), dict):
-        raise TrustStoreError(f"{path} is not a trusted-projects file")
+        raise _corrupt(path, "not a trusted-projects file")
     version = store.get("version")
-    if not isinstance(version, int):
-        raise TrustStoreError(f"{path} has no format version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _corrupt(path, "no valid format version")
     if version > TRUST_FORMAT_VERSION:
         raise TrustStoreError(
             f"{path} was written by a newer opencode (format {version}); upgrade opencode"
@@ -96,39 +122,56 @@ def _parse_store(raw: bytes, path: Path) -> dict[str, Any]:
     return store
 
 
+def _empty_store() -> dict[str, Any]:
+    return {"version": TRUST_FORMAT_VERSION, "projects": {}}
+
+
 def _read_store() -> dict[str, Any]:
+    """The store's contents; raises ``CorruptTrustStoreError`` or ``TrustStoreError``."""
     path = trust_file()
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path)
     except FileNotFoundError:
-        return {"version": TRUST_FORMAT_VERSION, "projects": {}}
+        return _empty_store()
+    except (NotAFileError, IsADirectoryError):
+        raise _corrupt(path, "not a regular file") from None
     except OSError as exc:
-        raise TrustStoreError(f"cannot read {path}: {exc}") from exc
+        raise TrustStoreError(f"cannot read {path}: {exc.strerror or exc}") from None
     return _parse_store(raw, path)
 
 
-def _write_atomic(path: Path, content: bytes) -> None:
-    """Temp file in the same folder, fsync, ``os.replace``, fsync the folder."""
-    folder = path.parent
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged store out of the way (never delete it) and return its new name."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    counter = 1
+    while os.path.lexists(aside):
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+        counter += 1
+    os.rename(path, aside)
+    _make_private(aside)
+    return aside
+
+
+def _make_private(path: Path) -> None:
+    """Best effort: a damaged store may still hold trust records nobody else should read."""
+    with contextlib.suppress(OSError):
+        if not path.is_symlink():
+            os.chmod(path, PRIVATE_DIR_MODE if path.is_dir() else PRIVATE_FILE_MODE)
+
+
+def _read_store_for_update() -> dict[str, Any]:
+    """The store to add a record to: a damaged one is moved aside and a new one begun.
+
+    A store from a newer opencode (or one we cannot read) still raises: it may be fine.
+    Call with the store's lock held.
+    """
     try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        return _read_store()
+    except CorruptTrustStoreError as exc:
+        aside = _move_aside(trust_file())
+        logger.warning("%s; moved it to %s and started a new one", exc, aside)
+        return _empty_store()
 
 
 def is_trusted_digest(project_dir: Path, digest: str) -> bool:
@@ -143,25 +186,26 @@ def is_trusted_digest(project_dir: Path, digest: str) -> bool:
 def is_trusted(hooks_file: Path) -> bool:
     """Whether ``hooks_file`` (a project's ``.opencode/hooks.json``) is trusted as it is now."""
     try:
-        content = hooks_file.read_bytes()
+        content = read_regular_file(hooks_file)
     except OSError:
         return False
     return is_trusted_digest(project_dir_of(hooks_file.resolve()), hash_bytes(content))
 
 
 def trust_project(project_dir: Path) -> TrustedProject:
-    """Trust the hooks file that loading would find from ``project_dir``, as it is now."""
-    from filelock import FileLock
+    """Trust the hooks file that loading would find from ``project_dir``, as it is now.
 
+    A damaged store is moved aside (with a logged warning) and replaced by a new one.
+    """
     hooks_file = find_project_hooks_file(project_dir)
     if hooks_file is None:
         raise NoProjectHooksError(
             f"no {PROJECT_HOOKS_DIR}/{HOOKS_FILE_NAME} found in {project_dir} or its parents"
         )
     try:
-        content = hooks_file.read_bytes()
+        content = read_regular_file(hooks_file)
     except OSError as exc:
-        raise NoProjectHooksError(f"cannot read {hooks_file}: {exc}") from exc
+        raise NoProjectHooksError(f"cannot read {hooks_file}: {exc.strerror or exc}") from None
     record = TrustedProject(
         project_dir=project_dir_of(hooks_file),
         hooks_file=hooks_file,
@@ -169,9 +213,9 @@ def trust_project(project_dir: Path) -> TrustedProject:
         trusted_at=datetime.now(timezone.utc),
     )
     path = trust_file()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        store = _read_store()
+    make_private_dir(path.parent)
+    with private_file_lock(path.with_name(path.name + ".lock")):
+        store = _read_store_for_update()
         store["version"] = TRUST_FORMAT_VERSION
         store.setdefault("projects", {})[str(record.project_dir)] = {
             "hooks_file": str(record.hooks_file),
@@ -179,5 +223,5 @@ def trust_project(project_dir: Path) -> TrustedProject:
             "trusted_at": record.trusted_at.isoformat(),
         }
         payload = json.dumps(store, indent=2, sort_keys=True) + "\n"
-        _write_atomic(path, payload.encode())
+        write_atomic(path, payload.encode())
     return record

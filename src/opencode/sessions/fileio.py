@@ -1,37 +1,41 @@
-"""Private folders and crash-safe file writes shared by session files, the index and locks.
+"""Session files on disk: private folders, safe reads, crash-safe writes, errors with reasons.
 
-Every write goes to a temporary file in the destination folder (created 0600 by ``mkstemp``),
-is flushed and fsynced, then renamed over the destination; the folder is fsynced so the
-rename itself survives a power cut.
+The mechanics live in ``opencode.fsutil`` (no links followed, regular files only, atomic and
+durable writes, 0700/0600 whatever the umask); this module adds the sessions library's size
+caps and turns ``OSError`` into ``SessionStorageError`` / ``SessionCorruptedError``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
-import os
-import stat
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
-from opencode.sessions.errors import InvalidSessionValueError, SessionStorageError
+from opencode import fsutil
+from opencode.fsutil import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, write_all
+from opencode.sessions.errors import (
+    InvalidSessionValueError,
+    SessionCorruptedError,
+    SessionStorageError,
+)
 
 logger = logging.getLogger(__name__)
 
-PRIVATE_DIR_MODE: Final = 0o700
-PRIVATE_FILE_MODE: Final = 0o600
+__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "write_all"]
+
+# A session's snapshot or journal larger than this is refused rather than read into memory.
+MAX_SESSION_FILE_BYTES: Final = 512 * 1024 * 1024
+# Small side files (a lock's owner record).
+MAX_SIDE_FILE_BYTES: Final = 64 * 1024
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` as 0700, or tighten an existing folder that others could read."""
+    """Create ``path`` (and missing parents) as 0700, or tighten a folder others could read."""
     try:
-        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            os.chmod(path, PRIVATE_DIR_MODE)
+        fsutil.make_private_dir(path)
     except PermissionError as exc:
         if path.is_dir():
             logger.warning("cannot make %s private (%s); others may read it", path, exc)
@@ -66,76 +70,33 @@ def encode_json(data: Any, option: int = 0) -> bytes:
         raise InvalidSessionValueError(f"cannot store this value: {exc}") from None
 
 
-def write_all(fd: int, data: bytes) -> None:
-    """Write every byte of ``data`` to ``fd`` (``os.write`` may write less than asked)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
 def fsync_dir(path: Path) -> None:
-    """Make renames and unlinks inside ``path`` durable."""
+    """Make renames and unlinks inside ``path`` durable (EIO is an error, as for data)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot fsync folders; the data itself is already synced
-    finally:
-        os.close(fd)
+        fsutil.fsync_dir(path)
+    except OSError as exc:
+        raise storage_error(f"cannot sync folder {path}", exc) from exc
 
 
 def atomic_write(path: Path, data: bytes, *, backup_path: Path | None = None) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
+    """Replace ``path`` with ``data``: a crash leaves the old or the new file, never a mix.
 
-    With ``backup_path`` the previous version is kept there as a hard link (no copy), so the
-    backup always holds the last good file.
+    With ``backup_path`` the previous version is kept there as a hard link.
     """
-    import tempfile
-
-    folder = path.parent
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fsutil.atomic_write(path, data, backup_path=backup_path)
     except OSError as exc:
         raise storage_error(f"cannot write {path}", exc) from exc
-    tmp = Path(tmp_name)
+
+
+def read_session_file(path: Path, limit: int = MAX_SESSION_FILE_BYTES) -> bytes:
+    """A session file's bytes. ``FileNotFoundError`` passes through; a link, a special
+    file or an oversized one is ``SessionCorruptedError`` naming it; other errors are ours."""
     try:
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if backup_path is not None:
-            _link_backup(path, backup_path)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise storage_error(f"cannot write {path}", exc) from exc
-    fsync_dir(folder)
-
-
-def _link_backup(path: Path, backup_path: Path) -> None:
-    """Point ``backup_path`` at the current ``path`` inode, atomically."""
-    staging = backup_path.with_name(f".{backup_path.name}.link")
-    with contextlib.suppress(FileNotFoundError):
-        staging.unlink()
-    try:
-        os.link(path, staging)
-    except FileNotFoundError:
-        return  # first save: nothing to back up
-    os.replace(staging, backup_path)
-
-
-def read_bytes(path: Path) -> bytes:
-    """Read a whole file; ``FileNotFoundError`` passes through, other errors become ours."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return fsutil.read_regular(path, limit)
     except FileNotFoundError:
         raise
+    except (fsutil.NotRegularFileError, fsutil.FileTooLargeError) as exc:
+        raise SessionCorruptedError(exc.strerror or str(exc), path) from None
     except OSError as exc:
         raise storage_error(f"cannot read {path}", exc) from exc

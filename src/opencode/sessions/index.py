@@ -1,48 +1,79 @@
-"""The session index: a cache of summaries that makes listing fast.
+"""The session index: summaries and searchable text of every session, in SQLite.
 
-``index.json`` is never the source of truth. A missing, corrupt or older-version index is
-rebuilt from the session files; files added or removed behind its back are reconciled on
-load. Updates are merged into what is on disk under a cross-process lock, so two terminals
-never drop each other's sessions.
+The index is never the source of truth; the session files are. It is rebuilt from them when
+it is missing, damaged or of another schema version, and reconciled with them on read:
+
+* every row carries the identity (inode, size, mtime) of the snapshot and journal it was
+  built from, so a file changed behind the index's back (a crash between a file write and
+  the index update, a hand edit, a sync tool) is re-read, and an unchanged one never is;
+* the folder's own identity is recorded after every reconcile and by every writer that
+  indexes its own change, so a listing with nothing new looks at one folder ``stat`` and
+  the few journals of open sessions, not at 100,000 files;
+* a writer updates its session's row (counts, tokens, times, searchable text) in the same
+  call that appends a message, so other terminals list open sessions as they are.
+
+Damaged session files are listed as damaged and warned about once; ids with leftover files
+but no session file (orphans) are reported once.
 """
 
 from __future__ import annotations
 
 import builtins
-import heapq
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
-from opencode.sessions.errors import SessionCorruptedError, SessionStorageError
-from opencode.sessions.fileio import atomic_write, dumps_json
-from opencode.sessions.locks import locked_index
-from opencode.sessions.models import Session, SessionSummary
+from opencode.sessions import indexdb
+from opencode.sessions.errors import (
+    InvalidSessionValueError,
+    SessionCorruptedError,
+    SessionNotFoundError,
+    SessionStorageError,
+)
+from opencode.sessions.ids import is_valid_session_id
+from opencode.sessions.models import Session, SessionMessage, SessionSummary
 from opencode.sessions.storage import SessionStorage
 from opencode.sessions.titles import storable_text
-from opencode.sessions.validate import parse_timestamp
+from opencode.sessions.validate import format_timestamp, parse_timestamp
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION: Final = 1
-
-_SORT_KEYS: Final[dict[str, Callable[[SessionSummary], Any]]] = {
-    "updated_at": lambda s: s.updated_at,
-    "created_at": lambda s: s.created_at,
-    "title": lambda s: s.title.casefold(),
-    "message_count": lambda s: s.message_count,
-    "total_tokens": lambda s: s.total_tokens,
+SORT_COLUMNS: Final = {
+    "active_at": "active_at",
+    "updated_at": "updated_at",
+    "created_at": "created_at",
+    "title": "title_folded",
+    "message_count": "message_count",
+    "total_tokens": "prompt_tokens + completion_tokens",
 }
 SORT_ALIASES: Final = {
-    "updated": "updated_at",
+    "active": "active_at",
+    "recent": "active_at",
+    "updated": "active_at",
     "created": "created_at",
     "messages": "message_count",
     "tokens": "total_tokens",
 }
-SORT_FIELDS: Final = tuple(_SORT_KEYS)
+SORT_FIELDS: Final = tuple(SORT_COLUMNS)
+# A folder identity recorded less than this long after the folder last changed may be
+# shared by a later change in the same clock tick: it is not trusted (as git's "racy" index).
+RACY_SECONDS: Final = 2.0
+# Even a folder that looks unchanged is compared file by file this often.
+FULL_RECONCILE_SECONDS: Final = 600.0
+REBUILD_BATCH: Final = 500
+
+ProgressCallback = Callable[[int, int], None]
+_TRACKED_SUFFIXES: Final = frozenset({"json", "jsonl"})
+_LEFTOVER_SUFFIXES: Final = frozenset({"backup", "lock", "owner"})
 
 
 def normalize_dir(path: str | os.PathLike[str]) -> str:
@@ -54,167 +85,392 @@ def normalize_dir(path: str | os.PathLike[str]) -> str:
     return storable_text(os.path.abspath(os.path.expanduser(text)))
 
 
+def file_stat(path: Path) -> str | None:
+    """``inode:size:mtime_ns`` of a file (not following links); None when absent."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def folder_state(path: Path) -> str | None:
+    """``inode:mtime_ns`` of a folder: changes whenever a file in it is added, renamed or
+    removed. None when the folder does not exist."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return f"{info.st_ino}:{info.st_mtime_ns}"
+
+
+@dataclass(frozen=True)
+class _Files:
+    """What the folder holds for one id."""
+
+    snapshot: str | None
+    journal: str | None
+
+
 class SessionIndex:
-    """Summaries of every session in a ``SessionStorage``, loaded lazily and kept in sync."""
+    """Summaries of every session in a ``SessionStorage``, kept in step with the files."""
 
     def __init__(self, storage: SessionStorage) -> None:
         self.storage = storage
-        self._entries: dict[str, SessionSummary] | None = None
-        self._pending: dict[str, SessionSummary | None] = {}
+        self._db: sqlite3.Connection | None = None
+        self._synced = False
         self._read_only = False
-        # The entries of index.json as this object last read or wrote it, keyed by the file's
-        # identity: an unchanged file is not parsed again (10,000 entries take ~40 ms).
-        self._disk: tuple[tuple[int, int, int], dict[str, SessionSummary]] | None = None
 
-    # -- loading ------------------------------------------------------------------------------
+    # -- connection ---------------------------------------------------------------------------
 
-    def _loaded(self) -> dict[str, SessionSummary]:
-        if self._entries is None:
-            self._entries = self._load()
-        return self._entries
+    @property
+    def path(self) -> Path:
+        """The index database file."""
+        return indexdb.index_path(self.storage.storage_dir)
+
+    def _connection(self) -> sqlite3.Connection | None:
+        """The open database, created or rebuilt as needed; None when the folder is empty
+        and read-only use needs no index."""
+        if self._db is not None:
+            return self._db
+        if not self.storage.storage_dir.is_dir():
+            return None
+        try:
+            self._db = indexdb.connect(self.path, create=True)
+        except indexdb.IndexUnusableError as exc:
+            logger.warning("the session index was unusable (%s); rebuilding it", exc)
+            self._db = self._recreate()
+        except (OSError, sqlite3.Error) as exc:
+            raise SessionStorageError(f"cannot open the session index {self.path}: {exc}") from exc
+        self._retire_older_indexes()
+        return self._db
+
+    def _recreate(self) -> sqlite3.Connection:
+        indexdb.remove_index_files(self.path)
+        try:
+            return indexdb.connect(self.path, create=True)
+        except (indexdb.IndexUnusableError, OSError, sqlite3.Error) as exc:
+            raise SessionStorageError(
+                f"cannot create the session index {self.path}: {exc}"
+            ) from exc
+
+    def _retire_older_indexes(self) -> None:
+        """Remove index files of earlier versions (``index.json``): ours replaces them."""
+        for path in indexdb.older_index_files(self.storage.storage_dir):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def close(self) -> None:
+        """Close the database connection (a later call opens it again)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self._synced = False
+
+    def _ready(self) -> sqlite3.Connection | None:
+        """The database, reconciled with the folder once per ``refresh``."""
+        db = self._connection()
+        if db is not None and not self._synced:
+            self._sync(db)
+            self._synced = True
+        return db
 
     def refresh(self) -> None:
-        """Forget the cached entries so the next call reads the disk again."""
-        self._entries = None
+        """Look at the folder again on the next query (other processes may have written)."""
+        self._synced = False
 
-    def _load(self) -> dict[str, SessionSummary]:
-        entries = self._read_index_file()
-        if entries is None:
-            missing = not self._read_only and not self.storage.index_path.exists()
-            if missing and self.storage.list_session_ids():
-                logger.warning("%s is missing; rebuilding it", self.storage.index_path)
-            return self._rebuild_entries(save=True)
-        self._reconcile(entries)
-        return entries
+    # -- reconciling --------------------------------------------------------------------------
 
-    def _read_index_file(self) -> dict[str, SessionSummary] | None:
-        """Entries from ``index.json``, or None when it must be rebuilt (with a warning)."""
-        path = self.storage.index_path
+    def _sync(self, db: sqlite3.Connection) -> None:
+        state = folder_state(self.storage.storage_dir)
+        recorded = indexdb.get_state(db, "folder")
+        checked = float(indexdb.get_state(db, "checked_at") or 0)
+        if state is None or state != recorded or time.time() - checked > FULL_RECONCILE_SECONDS:
+            self._reconcile_folder(db, state)
+        else:
+            self._reconcile_journals(db)
+        self._warn_once(db)
+
+    def _reconcile_folder(self, db: sqlite3.Connection, state: str | None) -> None:
+        """Compare every file with its row; re-read what changed, drop what is gone."""
+        started = time.time()
+        on_disk, orphans = self._scan_folder()
+        known = indexdb.file_states(db)
+        changed = [
+            sid
+            for sid, files in on_disk.items()
+            if known.get(sid) != (files.snapshot, files.journal)
+        ]
+        gone = known.keys() - on_disk.keys()
+        if gone:
+            with self._writing(db):
+                for sid in gone:
+                    indexdb.delete_session(db, sid)
+        self._index_files(db, changed, on_disk)
+        with self._writing(db):
+            for sid in indexdb.replace_orphans(db, orphans):
+                logger.warning(
+                    "session %s has leftover files but no session file; "
+                    "'opencode session delete %s' removes them",
+                    sid,
+                    sid,
+                )
+            trusted = state is not None and started - _state_mtime(state) > RACY_SECONDS
+            indexdb.set_state(db, "folder", state if trusted else None)
+            indexdb.set_state(db, "checked_at", f"{started:.3f}")
+
+    def _reconcile_journals(self, db: sqlite3.Connection) -> None:
+        """The folder is as last seen: only journals of open sessions may have grown."""
+        stale = []
+        for sid, recorded in indexdb.open_journal_states(db):
+            current = file_stat(self.storage.get_journal_path(sid))
+            if current != recorded:
+                stale.append(sid)
+        if stale:
+            self._index_files(db, stale, None)
+
+    def _scan_folder(self) -> tuple[dict[str, _Files], set[str]]:
+        """Every session id in the folder with its files' identities, and the orphan ids
+        (leftover files but no session file): one pass over the folder."""
+        snapshots: dict[str, str] = {}
+        journals: dict[str, str] = {}
+        leftovers: set[str] = set()
         try:
-            with open(path, "rb") as handle:
-                identity = _file_identity(os.fstat(handle.fileno()))
-                if self._disk is not None and self._disk[0] == identity:
-                    return dict(self._disk[1])
-                data = handle.read()
+            entries = os.scandir(self.storage.storage_dir)
         except FileNotFoundError:
-            return None
+            return {}, set()
         except OSError as exc:
-            logger.warning("cannot read %s (%s); rebuilding it from the session files", path, exc)
-            return None
+            raise SessionStorageError(f"cannot list {self.storage.storage_dir}: {exc}") from exc
+        with entries:
+            for entry in entries:
+                stem, dot, suffix = entry.name.rpartition(".")
+                if not dot or not is_valid_session_id(stem):
+                    continue
+                if suffix not in _TRACKED_SUFFIXES:
+                    if suffix in _LEFTOVER_SUFFIXES:
+                        leftovers.add(stem)
+                    continue
+                leftovers.add(stem)
+                with contextlib.suppress(OSError):
+                    info = entry.stat(follow_symlinks=False)
+                    found = snapshots if suffix == "json" else journals
+                    found[stem] = f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+        on_disk = {sid: _Files(snap, journals.get(sid)) for sid, snap in snapshots.items()}
+        return on_disk, leftovers - snapshots.keys()
+
+    def _index_files(
+        self, db: sqlite3.Connection, ids: Sequence[str], known: dict[str, _Files] | None
+    ) -> None:
+        """Re-read these sessions from their files and store their rows, in batches."""
+        for start in range(0, len(ids), REBUILD_BATCH):
+            batch = [self._read(sid, known) for sid in ids[start : start + REBUILD_BATCH]]
+            with self._writing(db):
+                for sid, files, session, problem in batch:
+                    self._store_read(db, sid, files, session, problem)
+
+    def _read(
+        self, session_id: str, known: dict[str, _Files] | None
+    ) -> tuple[str, _Files, Session | None, str | None]:
+        """Stat, then load: a change after the stat shows up as a mismatch next time."""
+        files = known[session_id] if known is not None else self._files(session_id)
+        if files.snapshot is None:
+            return session_id, files, None, None
         try:
-            entries = parse_index(data)
-        except _NewerIndexError as exc:
-            logger.warning("%s: %s; listing from the session files without rewriting it", path, exc)
+            return session_id, files, self.storage.load(session_id), None
+        except SessionNotFoundError:
+            return session_id, _Files(None, None), None, None
+        except SessionStorageError as exc:
+            return session_id, files, None, str(exc)
+
+    def _files(self, session_id: str) -> _Files:
+        return _Files(
+            file_stat(self.storage.get_path(session_id)),
+            file_stat(self.storage.get_journal_path(session_id)),
+        )
+
+    def _store_read(
+        self,
+        db: sqlite3.Connection,
+        session_id: str,
+        files: _Files,
+        session: Session | None,
+        problem: str | None,
+    ) -> None:
+        if session is not None:
+            indexdb.upsert_session(db, _row(session, files, self._size(session_id)))
+            indexdb.delete_message_texts(db, session_id)
+            indexdb.insert_message_texts(db, session_id, _texts(session.messages))
+        elif problem is not None:
+            indexdb.upsert_session(db, self._damaged_row(db, session_id, files, problem))
+            indexdb.delete_message_texts(db, session_id)
+        else:
+            indexdb.delete_session(db, session_id)
+
+    def _damaged_row(
+        self, db: sqlite3.Connection, session_id: str, files: _Files, problem: str
+    ) -> tuple[Any, ...]:
+        """Keep what the index knew of a session whose files no longer load, marked."""
+        previous = self._row_values(db, session_id)
+        if previous is None:
+            when = self._mtime(session_id)
+            previous = dict.fromkeys(indexdb.SESSION_COLUMNS)
+            previous.update(
+                id=session_id,
+                title="",
+                title_folded="",
+                created_at=when,
+                updated_at=when,
+                active_at=when,
+                message_count=0,
+                prompt_tokens=0,
+                completion_tokens=0,
+                tags="[]",
+                tags_folded="[]",
+                working_dir="",
+                pinned=0,
+                bytes=0,
+            )
+        previous.update(damaged=problem, snapshot_stat=files.snapshot, journal_stat=files.journal)
+        return tuple(previous[c] for c in indexdb.SESSION_COLUMNS)
+
+    def _row_values(self, db: sqlite3.Connection, session_id: str) -> dict[str, Any] | None:
+        columns = ", ".join(indexdb.SESSION_COLUMNS)
+        row = db.execute(f"SELECT {columns} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return None if row is None else dict(zip(indexdb.SESSION_COLUMNS, row, strict=True))
+
+    def _mtime(self, session_id: str) -> str:
+        try:
+            stamp = os.lstat(self.storage.get_path(session_id)).st_mtime
+        except OSError:
+            stamp = time.time()
+        return format_timestamp(datetime.fromtimestamp(stamp, timezone.utc))
+
+    def _size(self, session_id: str) -> int:
+        return self.storage.session_size(session_id)
+
+    def _warn_once(self, db: sqlite3.Connection) -> None:
+        try:
+            with self._writing(db):
+                damaged = indexdb.unwarned_damaged(db)
+        except SessionStorageError:
+            return
+        for session_id, problem in damaged:
+            logger.warning("session %s is damaged: %s", session_id, problem)
+
+    @contextlib.contextmanager
+    def _writing(self, db: sqlite3.Connection) -> Iterator[None]:
+        """A write transaction; a read-only index just skips writing."""
+        if self._read_only:
+            yield
+            return
+        try:
+            with indexdb.transaction(db):
+                yield
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc):
+                raise SessionStorageError(f"cannot update the session index: {exc}") from exc
             self._read_only = True
-            return None
-        except SessionCorruptedError as exc:
-            logger.warning("%s is unusable (%s); rebuilding it from the session files", path, exc)
-            return None
-        self._disk = (identity, dict(entries))
-        return entries
-
-    def _reconcile(self, entries: dict[str, SessionSummary]) -> None:
-        """Bring ``entries`` in line with the session files actually present."""
-        on_disk = self.storage.session_ids()
-        for gone in entries.keys() - on_disk:
-            del entries[gone]
-            self._pending[gone] = None
-        for session_id in sorted(on_disk - entries.keys()):
-            summary = self._summarize(session_id)
-            if summary is not None:
-                entries[session_id] = summary
-                self._pending[session_id] = summary
-        if self._pending:
-            self._save_quietly()
-
-    def _summarize(self, session_id: str) -> SessionSummary | None:
-        try:
-            return self.storage.load(session_id).summary()
-        except SessionStorageError as exc:
-            logger.warning("skipping session %s: %s", session_id, exc)
-            return None
-
-    def _rebuild_entries(self, *, save: bool) -> dict[str, SessionSummary]:
-        entries: dict[str, SessionSummary] = {}
-        for session_id in self.storage.list_session_ids():
-            summary = self._summarize(session_id)
-            if summary is not None:
-                entries[session_id] = summary
-        if save and (entries or self.storage.index_path.exists()):
-            self._entries = entries
-            self._pending.update(entries)
-            self._save_quietly()
-        return entries
-
-    def _save_quietly(self) -> None:
-        """Persist a repair; listing must still work on a read-only folder."""
-        try:
-            self.save_if_dirty()
-        except SessionStorageError as exc:
-            logger.warning("could not update the session index: %s", exc)
+            logger.warning("the session index is read-only; listing without updating it")
 
     # -- queries ------------------------------------------------------------------------------
 
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[Any]:
+        db = self._ready()
+        if db is None:
+            return []
+        try:
+            return db.execute(sql, tuple(args)).fetchall()
+        except sqlite3.Error as exc:
+            raise SessionStorageError(f"cannot read the session index: {exc}") from exc
+
     def count(self) -> int:
         """How many sessions are indexed."""
-        return len(self._loaded())
+        rows = self._query("SELECT count(*) FROM sessions")
+        return int(rows[0][0]) if rows else 0
 
     def __len__(self) -> int:
         return self.count()
 
     def __contains__(self, session_id: object) -> bool:
-        return session_id in self._loaded()
+        if not isinstance(session_id, str):
+            return False
+        return bool(self._query("SELECT 1 FROM sessions WHERE id = ?", (session_id,)))
 
     def get(self, session_id: str) -> SessionSummary | None:
         """The summary of ``session_id``, if indexed."""
-        return self._loaded().get(session_id)
+        rows = self._query(f"{_SELECT} WHERE id = ?", (session_id,))
+        return _summary(rows[0]) if rows else None
 
     def ids(self) -> builtins.list[str]:
         """Every indexed id."""
-        return list(self._loaded())
+        return [row[0] for row in self._query("SELECT id FROM sessions ORDER BY id")]
+
+    def ids_starting_with(self, prefix: str) -> builtins.list[str]:
+        """Indexed ids that begin with ``prefix``."""
+        upper = prefix + "\U0010ffff"
+        sql = "SELECT id FROM sessions WHERE id >= ? AND id < ? ORDER BY id"
+        return [row[0] for row in self._query(sql, (prefix, upper))]
+
+    def with_title(self, title: str) -> builtins.list[SessionSummary]:
+        """Sessions whose title is ``title``, ignoring case, most recently active first."""
+        rows = self._query(
+            f"{_SELECT} WHERE title_folded = ? ORDER BY active_at DESC, id DESC",
+            (title.casefold(),),
+        )
+        return [_summary(row) for row in rows]
+
+    def damaged(self) -> builtins.list[SessionSummary]:
+        """Sessions whose files do not load."""
+        return [_summary(r) for r in self._query(f"{_SELECT} WHERE damaged IS NOT NULL")]
+
+    def orphans(self) -> builtins.list[str]:
+        """Ids with leftover files (journal, backup, lock) but no session file."""
+        db = self._ready()
+        return [] if db is None else indexdb.orphan_ids(db)
 
     def list(
         self,
         limit: int | None = None,
         offset: int = 0,
-        sort_by: str = "updated_at",
+        sort_by: str = "active_at",
         descending: bool = True,
         tags: Iterable[str] | None = None,
         search: str | None = None,
         working_dir: str | os.PathLike[str] | None = None,
+        *,
+        under_dir: str | os.PathLike[str] | None = None,
     ) -> builtins.list[SessionSummary]:
         """Filtered, sorted, paginated summaries.
 
-        ``tags``: a session must carry all of them; ``search``: case-insensitive substring of
-        the title; ``working_dir``: the folder the session was started in.
+        ``tags``: a session must carry all of them (any case); ``search``: case-insensitive
+        substring of the title; ``working_dir``: the folder the session was started in;
+        ``under_dir``: that folder or any folder below it (a project).
         """
-        key = _sort_key(sort_by)
+        where, args = _filters(tags, search, working_dir, under_dir)
+        order = _order(sort_by, descending)
         if limit is not None and limit < 0:
             raise ValueError("limit must not be negative")
         if offset < 0:
             raise ValueError("offset must not be negative")
-        found: Iterable[SessionSummary] = self._loaded().values()
-        if tags:
-            wanted = set(tags)
-            found = (s for s in found if wanted.issubset(s.tags))
-        if search:
-            needle = search.casefold()
-            found = (s for s in found if needle in s.title.casefold())
-        if working_dir is not None:
-            folder = normalize_dir(working_dir)
-            found = (s for s in found if normalize_dir(s.working_dir) == folder)
+        sql = f"{_SELECT}{where} ORDER BY {order} LIMIT ? OFFSET ?"
+        rows = self._query(sql, [*args, -1 if limit is None else limit, offset])
+        return [_summary(row) for row in rows]
 
-        def full_key(summary: SessionSummary) -> tuple[Any, str]:
-            return (key(summary), summary.id)
-
-        if limit is not None:
-            # A page near the top needs a partial sort only: O(n log k) instead of O(n log n).
-            pick = heapq.nlargest if descending else heapq.nsmallest
-            return pick(offset + limit, found, key=full_key)[offset:]
-        return sorted(found, key=full_key, reverse=descending)[offset:]
+    def count_matching(
+        self,
+        tags: Iterable[str] | None = None,
+        search: str | None = None,
+        working_dir: str | os.PathLike[str] | None = None,
+        *,
+        under_dir: str | os.PathLike[str] | None = None,
+    ) -> int:
+        """How many sessions ``list`` with these filters would return without a limit."""
+        where, args = _filters(tags, search, working_dir, under_dir)
+        rows = self._query(f"SELECT count(*) FROM sessions{where}", args)
+        return int(rows[0][0]) if rows else 0
 
     def get_recent(self, count: int = 10) -> builtins.list[SessionSummary]:
-        """The ``count`` most recently updated sessions."""
+        """The ``count`` most recently active sessions."""
         return self.list(limit=count)
 
     def get_by_working_dir(
@@ -223,213 +479,322 @@ class SessionIndex:
         """Sessions started in ``working_dir``, most recent first."""
         return self.list(working_dir=working_dir)
 
+    def search_rows(
+        self,
+        match: str,
+        *,
+        clauses: Sequence[str],
+        args: Sequence[Any],
+        limit: int,
+        window: int,
+    ) -> tuple[builtins.list[tuple[str, int, float]], dict[int, tuple[str, str, str, str]]]:
+        """The best message of each matching session (ranked), and those messages' snippets.
+
+        ``clauses`` filter the session row (``s``) and message (``t``). For a very common
+        query only the newest ``window`` matching messages are ranked, which bounds the
+        cost whatever the size of the store. ``sqlite3.OperationalError`` passes through
+        for a malformed query.
+        """
+        db = self._ready()
+        if db is None:
+            return [], {}
+        floor = indexdb.newest_match_floor(db, match, window)
+        where = "".join(f" AND {clause}" for clause in clauses)
+        best = indexdb.best_match_per_session(
+            db, match, floor=floor, where=where, args=args, limit=limit
+        )
+        return best, indexdb.snippets(db, match, [rowid for _, rowid, _ in best])
+
     # -- changes ------------------------------------------------------------------------------
 
-    def add(self, session: Session) -> None:
-        """Index ``session`` (or refresh its entry)."""
-        summary = session.summary()
-        self._loaded()[session.id] = summary
-        self._pending[session.id] = summary
+    def add(self, session: Session, *, folder_before: str | None = None) -> None:
+        """Index ``session`` as it is in memory (its files were just written).
 
-    def update(self, session: Session) -> None:
-        """Refresh the entry of ``session``."""
-        self.add(session)
+        ``folder_before`` is the folder's state (``folder_state``) from just before the
+        caller changed files in it: when nobody else changed the folder since the index
+        last looked, the index can keep trusting it without a scan.
+        """
+        db = self._connection()
+        if db is None:
+            return
+        files = self._files(session.id)
+        with self._writing(db):
+            indexdb.upsert_session(db, _row(session, files, self._size(session.id)))
+            indexdb.delete_message_texts(db, session.id)
+            indexdb.insert_message_texts(db, session.id, _texts(session.messages))
+            self._note_folder_change(db, folder_before)
 
-    def remove(self, session_id: str) -> bool:
-        """Drop ``session_id`` from the index; False when it was not there."""
-        present = self._loaded().pop(session_id, None) is not None
-        self._pending[session_id] = None
+    def update(self, session: Session, *, folder_before: str | None = None) -> None:
+        """Refresh the row of ``session`` from memory (title, tags, counts, file identities)."""
+        db = self._connection()
+        if db is None:
+            return
+        files = self._files(session.id)
+        with self._writing(db):
+            indexdb.upsert_session(db, _row(session, files, self._size(session.id)))
+            self._note_folder_change(db, folder_before)
+
+    def record_message(self, session: Session, message: SessionMessage | None = None) -> None:
+        """After one append: counts, tokens, times and the message's searchable text.
+
+        A session without a row (the index was rebuilt meanwhile) is indexed whole.
+        """
+        db = self._connection()
+        if db is None:
+            return
+        journal = file_stat(self.storage.get_journal_path(session.id))
+        with self._writing(db):
+            found = indexdb.update_activity(
+                db,
+                session.id,
+                updated_at=format_timestamp(session.updated_at),
+                active_at=format_timestamp(session.active_at),
+                message_count=session.message_count,
+                prompt_tokens=session.total_prompt_tokens,
+                completion_tokens=session.total_completion_tokens,
+                journal_stat=journal,
+            )
+            if not found:
+                files = _Files(file_stat(self.storage.get_path(session.id)), journal)
+                indexdb.upsert_session(db, _row(session, files, self._size(session.id)))
+                indexdb.insert_message_texts(db, session.id, _texts(session.messages))
+            elif message is not None:
+                indexdb.insert_message_texts(db, session.id, _texts([message]))
+
+    def remove(self, session_id: str, *, folder_before: str | None = None) -> bool:
+        """Drop ``session_id`` (row and searchable text); False when it was not there."""
+        db = self._connection()
+        if db is None:
+            return False
+        with self._writing(db):
+            present = indexdb.delete_session(db, session_id)
+            indexdb.forget_orphan(db, session_id)
+            self._note_folder_change(db, folder_before)
         return present
+
+    def _note_folder_change(self, db: sqlite3.Connection, before: str | None) -> None:
+        """Our own change to the folder is indexed: if the index had seen the folder as it
+        was just before it, it has now seen it as it is."""
+        if before is None:
+            return
+        after = folder_state(self.storage.storage_dir)
+        if after is not None:
+            indexdb.replace_state(db, "folder", before, after)
+
+    def folder_state(self) -> str | None:
+        """The folder's state now, to pass as ``folder_before`` after changing files."""
+        return folder_state(self.storage.storage_dir)
 
     @property
     def is_dirty(self) -> bool:
-        """True when changes wait to be written."""
-        return bool(self._pending)
-
-    def rebuild(self) -> int:
-        """Re-read every session file and rewrite the index; returns the session count."""
-        self._pending.clear()
-        self._read_index_file()  # notices an index from a newer opencode: never overwrite it
-        self._entries = self._rebuild_entries(save=False)
-        self._pending.update(self._entries)
-        if not self._read_only:
-            self.storage.ensure_dir()
-            with locked_index(self.storage.index_lock_path):
-                self._write(self._entries)
-            self._pending.clear()
-        return len(self._entries)
+        """Always False: every change is written at once."""
+        return False
 
     def save_if_dirty(self) -> bool:
-        """Merge pending changes into ``index.json`` under the cross-process lock.
+        """Kept for the spec's API: changes are written as they happen, so there is never
+        anything left to save. Returns False."""
+        return False
 
-        The file is re-read inside the lock so sessions other processes indexed meanwhile
-        are kept; for a session both sides know, the most recently updated summary wins.
+    def rebuild(self, progress: ProgressCallback | None = None) -> int:
+        """Re-read every session file (each once) and rebuild the index; returns the count.
+
+        ``progress(done, total)`` is called as sessions are read.
         """
-        if not self._pending:
-            return False
-        if self._read_only:
-            return False
         self.storage.ensure_dir()
-        with locked_index(self.storage.index_lock_path):
-            merged = self._read_index_file()
-            if self._read_only:
-                return False  # a newer opencode's index: never overwrite it
-            if merged is None:
-                merged = self._rebuild_entries(save=False)
-            for session_id, summary in self._pending.items():
-                if summary is None:
-                    merged.pop(session_id, None)
-                    continue
-                current = merged.get(session_id)
-                if current is None or current.updated_at <= summary.updated_at:
-                    merged[session_id] = summary
-            self._write(merged)
-        self._pending.clear()
-        self._entries = merged
-        return True
-
-    def _write(self, entries: dict[str, SessionSummary]) -> None:
-        document = {
-            "version": INDEX_VERSION,
-            "sessions": {sid: _entry_dict(summary) for sid, summary in entries.items()},
-        }
-        path = self.storage.index_path
-        atomic_write(path, dumps_json(document))
-        # Called with the index lock held, so nobody can have replaced the file since.
-        self._disk = (_file_identity(os.stat(path)), dict(entries))
+        if self._db is None:
+            self._db = self._recreate()
+        db = self._db
+        state = folder_state(self.storage.storage_dir)
+        started = time.time()
+        on_disk, orphans = self._scan_folder()
+        with self._writing(db):
+            for sid in indexdb.file_states(db):
+                indexdb.delete_session(db, sid)
+        ids = sorted(on_disk)
+        for start in range(0, len(ids), REBUILD_BATCH):
+            self._index_files(db, ids[start : start + REBUILD_BATCH], on_disk)
+            if progress is not None:
+                progress(min(start + REBUILD_BATCH, len(ids)), len(ids))
+        with self._writing(db):
+            indexdb.replace_orphans(db, orphans)
+            trusted = state is not None and started - _state_mtime(state) > RACY_SECONDS
+            indexdb.set_state(db, "folder", state if trusted else None)
+            indexdb.set_state(db, "checked_at", f"{started:.3f}")
+        self._synced = True
+        self._warn_once(db)
+        return self.count()
 
 
-class _NewerIndexError(SessionCorruptedError):
-    """An index written by a newer opencode: usable by it, not by us."""
+def _state_mtime(state: str) -> float:
+    return int(state.rsplit(":", 1)[1]) / 1e9
 
 
-def _entry_dict(summary: SessionSummary) -> dict[str, Any]:
-    """The spec's index entry; orjson writes the datetimes exactly as ``isoformat`` would."""
-    return {
-        "title": summary.title,
-        "created_at": summary.created_at,
-        "updated_at": summary.updated_at,
-        "message_count": summary.message_count,
-        "total_tokens": summary.total_tokens,
-        "tags": summary.tags,
-        "working_dir": summary.working_dir,
-        "model": summary.model,
-    }
+# -- rows -------------------------------------------------------------------------------------
+
+_SUMMARY_COLUMNS: Final = (
+    "id, title, created_at, updated_at, message_count, prompt_tokens, completion_tokens, tags,"
+    " working_dir, model, active_at, damaged, pinned, archived_at, parent_id, bytes"
+)
+_SELECT: Final = f"SELECT {_SUMMARY_COLUMNS} FROM sessions"
 
 
-def _file_identity(stat: os.stat_result) -> tuple[int, int, int]:
-    """Changes whenever the file is replaced (new inode) or rewritten in place."""
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+def _summary(row: Sequence[Any]) -> SessionSummary:
+    (sid, title, created, updated, count, prompt, completion, tags) = row[:8]
+    (working_dir, model, active, damaged, pinned, archived, parent, size) = row[8:]
+    return SessionSummary(
+        id=sid,
+        title=title,
+        created_at=parse_timestamp(created),
+        updated_at=parse_timestamp(updated),
+        message_count=count,
+        total_tokens=prompt + completion,
+        tags=orjson.loads(tags),
+        working_dir=working_dir,
+        model=model,
+        active_at=parse_timestamp(active),
+        damaged=damaged,
+        pinned=bool(pinned),
+        archived_at=None if archived is None else parse_timestamp(archived),
+        forked_from=parent,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        size_bytes=size,
+    )
 
 
-def parse_index(data: bytes) -> dict[str, SessionSummary]:
-    """Entries of an ``index.json``; ``SessionCorruptedError`` when it is not a v1 index."""
+def _row(session: Session, files: _Files, size: int) -> tuple[Any, ...]:
+    """A session's row, in ``indexdb.SESSION_COLUMNS`` order."""
+    metadata = session.metadata
+    parent = metadata.get("forked_from")
+    parent = parent if isinstance(parent, dict) else {}
+    archived = metadata.get("archived_at")
+    origin = metadata.get("imported_from")
+    return (
+        session.id,
+        session.title,
+        session.title.casefold(),
+        format_timestamp(session.created_at),
+        format_timestamp(session.updated_at),
+        format_timestamp(session.active_at),
+        session.message_count,
+        session.total_prompt_tokens,
+        session.total_completion_tokens,
+        orjson.dumps(session.tags).decode(),
+        orjson.dumps([t.casefold() for t in session.tags]).decode(),
+        session.working_dir,
+        session.model,
+        1 if metadata.get("pinned") is True else 0,
+        archived if isinstance(archived, str) and _is_timestamp(archived) else None,
+        _str_or_none(parent.get("session_id")),
+        _str_or_none(parent.get("message_id")),
+        orjson.dumps(origin).decode() if isinstance(origin, dict) else None,
+        _str_or_none(metadata.get("last_host")),
+        size,
+        None,
+        files.snapshot,
+        files.journal,
+    )
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _is_timestamp(text: str) -> bool:
     try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise SessionCorruptedError(f"not valid JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise SessionCorruptedError("not a JSON object")
-    version = document.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise SessionCorruptedError("no version number")
-    if version > INDEX_VERSION:
-        raise _NewerIndexError(f"written by a newer opencode (index version {version})")
-    if version < INDEX_VERSION:
-        raise SessionCorruptedError(f"old index version {version}")
-    sessions = document.get("sessions")
-    if not isinstance(sessions, dict):
-        raise SessionCorruptedError("'sessions' is not an object")
-    return {sid: _summary_from_entry(sid, entry) for sid, entry in sessions.items()}
+        parse_timestamp(text)
+    except (ValueError, OverflowError):
+        return False
+    return True
 
 
-def _summary_from_entry(session_id: str, entry: Any) -> SessionSummary:
-    """Fast path for well-formed entries (10,000 of them load on every listing).
-
-    Anything unexpected goes through the validating reader, which names the problem.
-    """
-    try:
-        title = entry["title"]
-        created = entry["created_at"]
-        updated = entry["updated_at"]
-        count = entry["message_count"]
-        tokens = entry["total_tokens"]
-        tags = entry["tags"]
-        working_dir = entry["working_dir"]
-        model = entry.get("model")
-        if (
-            type(title) is str
-            and type(count) is int
-            and type(tokens) is int
-            and count >= 0
-            and tokens >= 0
-            and type(tags) is list
-            and all(type(t) is str for t in tags)
-            and type(working_dir) is str
-            and (model is None or type(model) is str)
-        ):
-            return SessionSummary(
-                session_id,
-                title,
-                parse_timestamp(created),
-                parse_timestamp(updated),
-                count,
-                tokens,
-                tags,
-                working_dir,
-                model,
-            )
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
-        pass
-    return SessionSummary.from_dict(entry, session_id)
+def _texts(messages: Iterable[SessionMessage]) -> Iterator[indexdb.MessageText]:
+    for message in messages:
+        text = message.content
+        if message.tool_calls:
+            calls = " ".join(_tool_call_text(call) for call in message.tool_calls)
+            text = f"{text}\n{calls}" if text else calls
+        yield indexdb.MessageText(
+            message.id, message.role, format_timestamp(message.timestamp), text
+        )
 
 
-def _sort_key(sort_by: str) -> Callable[[SessionSummary], Any]:
+def _tool_call_text(call: dict[str, Any]) -> str:
+    function = call.get("function")
+    if not isinstance(function, dict):
+        return ""
+    name, arguments = function.get("name"), function.get("arguments")
+    return " ".join(part for part in (name, arguments) if isinstance(part, str))
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+
+def _filters(
+    tags: Iterable[str] | None,
+    search: str | None,
+    working_dir: str | os.PathLike[str] | None,
+    under_dir: str | os.PathLike[str] | None,
+) -> tuple[str, builtins.list[Any]]:
+    clauses, args = filter_clauses(tags, search, working_dir, under_dir)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def filter_clauses(
+    tags: Iterable[str] | None = None,
+    search: str | None = None,
+    working_dir: str | os.PathLike[str] | None = None,
+    under_dir: str | os.PathLike[str] | None = None,
+) -> tuple[builtins.list[str], builtins.list[Any]]:
+    """SQL conditions on a ``sessions`` row, and their arguments."""
+    clauses: builtins.list[str] = []
+    args: builtins.list[Any] = []
+    for tag in dict.fromkeys(t.casefold() for t in tags or ()):
+        clauses.append("EXISTS (SELECT 1 FROM json_each(tags_folded) WHERE value = ?)")
+        args.append(tag)
+    if search:
+        clauses.append("instr(title_folded, ?) > 0")
+        args.append(search.casefold())
+    if working_dir is not None:
+        clauses.append("working_dir = ?")
+        args.append(normalize_dir(working_dir))
+    if under_dir is not None:
+        root = normalize_dir(under_dir).rstrip("/") or "/"
+        clauses.append("(working_dir = ? OR substr(working_dir, 1, ?) = ?)")
+        below = root if root.endswith("/") else root + "/"
+        args += [root, len(below), below]
+    return clauses, args
+
+
+def sort_field(sort_by: str) -> str:
+    """The canonical name of a sort field or alias; ``ValueError`` for an unknown one."""
     name = SORT_ALIASES.get(sort_by, sort_by)
-    try:
-        return _SORT_KEYS[name]
-    except KeyError:
+    if name not in SORT_COLUMNS:
         choices = ", ".join(SORT_FIELDS)
-        raise ValueError(f"cannot sort by {sort_by!r}; choose one of {choices}") from None
+        raise ValueError(f"cannot sort by {sort_by!r}; choose one of {choices}")
+    return name
 
 
-# ``2024-01-15T10:30:00+00:00`` and ``2024-01-15T10:30:00.123456+00:00``: the forms we write.
-_UTC_LENGTHS: Final = frozenset({25, 32})
+def _order(sort_by: str, descending: bool) -> str:
+    column = SORT_COLUMNS[sort_field(sort_by)]
+    direction = "DESC" if descending else "ASC"
+    return f"{column} {direction}, id {direction}"
 
 
-def peek_newest(storage: SessionStorage, count: int) -> tuple[list[SessionSummary], int] | None:
-    """The ``count`` most recently updated summaries and the total, straight from index.json.
-
-    The newest page of 10,000 sessions must not cost 10,000 summaries: this reads the index
-    document and the folder's file names only. It returns None (the caller then uses
-    ``SessionIndex``, which repairs and warns) whenever anything is unusual: no index,
-    another version, files the index does not match, or timestamps not in the UTC form this
-    library writes, which is what makes comparing them as strings correct.
-    """
-    import gc
-
-    collecting = gc.isenabled()
-    gc.disable()  # tens of thousands of fresh objects, no cycles: collecting only costs time
+def check_sort_field(sort_by: str) -> None:
+    """Raise ``InvalidSessionValueError`` for a sort field ``list`` does not know."""
     try:
-        document = orjson.loads(storage.index_path.read_bytes())
-        entries = document["sessions"] if document.get("version") == INDEX_VERSION else None
-        if not isinstance(entries, dict):
-            return None
-        names = os.listdir(storage.storage_dir)
-        on_disk = {name[:-5] for name in names if name.endswith(".json")}
-        on_disk.discard("index")
-        if on_disk != entries.keys():
-            return None
-        keyed = [(entry["updated_at"], session_id) for session_id, entry in entries.items()]
-        if not all(
-            type(updated) is str and len(updated) in _UTC_LENGTHS and updated[-6:] == "+00:00"
-            for updated, _ in keyed
-        ):
-            return None
-        top = heapq.nlargest(count, keyed)
-        return [_summary_from_entry(sid, entries[sid]) for _, sid in top], len(entries)
-    except (OSError, ValueError, TypeError, AttributeError, KeyError, SessionCorruptedError):
-        return None
-    finally:
-        if collecting:
-            gc.enable()
+        sort_field(sort_by)
+    except ValueError as exc:
+        raise InvalidSessionValueError(str(exc)) from None
+
+
+__all__ = [
+    "SORT_ALIASES",
+    "SORT_FIELDS",
+    "SessionCorruptedError",
+    "SessionIndex",
+    "file_stat",
+    "folder_state",
+    "normalize_dir",
+]

@@ -20,9 +20,10 @@ from typing import Any, Final
 
 import orjson
 
-from opencode.sessions.errors import SessionCorruptedError
-from opencode.sessions.fileio import PRIVATE_FILE_MODE, encode_json, storage_error, write_all
-from opencode.sessions.models import Session, SessionMessage, ToolInvocation
+from opencode import fsutil
+from opencode.sessions.errors import InvalidSessionValueError, SessionCorruptedError
+from opencode.sessions.fileio import encode_json, storage_error
+from opencode.sessions.models import Session, SessionMessage, ToolInvocation, check_token_totals
 from opencode.sessions.validate import as_object, format_timestamp, opt_int, timestamp, utc_now
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,14 @@ def apply_record(session: Session, record: Mapping[str, Any]) -> None:
         tool = as_object(record.get("tool"), "journal.tool")
         session.tool_history.append(ToolInvocation.from_dict(tool, "journal.tool."))
     elif op == OP_USAGE:
-        session.total_prompt_tokens += opt_int(record, "prompt_tokens", "journal.")
-        session.total_completion_tokens += opt_int(record, "completion_tokens", "journal.")
+        prompt = opt_int(record, "prompt_tokens", "journal.")
+        completion = opt_int(record, "completion_tokens", "journal.")
+        try:
+            check_token_totals(session, prompt, completion)
+        except InvalidSessionValueError as exc:
+            raise SessionCorruptedError(f"journal usage record: {exc}") from None
+        session.total_prompt_tokens += prompt
+        session.total_completion_tokens += completion
     elif op == OP_SET:
         _apply_set(session, as_object(record.get("fields"), "journal.fields"))
     else:
@@ -79,10 +86,16 @@ class ReplayReport:
     skipped_already_in_snapshot: int = 0
     bad_lines: list[int] = field(default_factory=list)
     torn_tail: bool = False
+    # Lines whose sequence number went backwards (skipped) or jumped ahead (applied).
+    out_of_sequence: list[int] = field(default_factory=list)
 
 
 def replay(session: Session, data: bytes, path: Path) -> ReplayReport:
-    """Apply the records of journal bytes ``data`` that the snapshot does not contain yet."""
+    """Apply the records of journal bytes ``data`` that the snapshot does not contain yet.
+
+    Records the snapshot already holds (a crash between writing it and emptying the journal)
+    are skipped silently, as expected; any other record out of order is reported.
+    """
     report = ReplayReport()
     lines = data.split(b"\n")
     last = len(lines) - 1
@@ -93,8 +106,13 @@ def replay(session: Session, data: bytes, path: Path) -> ReplayReport:
             record = orjson.loads(line)
             seq = opt_int(as_object(record, "journal record"), "seq", "journal.")
             if seq <= session.journal_seq:
-                report.skipped_already_in_snapshot += 1
+                if report.applied or report.out_of_sequence:
+                    _out_of_sequence(report, path, number, seq, session.journal_seq, "skipped")
+                else:
+                    report.skipped_already_in_snapshot += 1
                 continue
+            if seq != session.journal_seq + 1:
+                _out_of_sequence(report, path, number, seq, session.journal_seq, "applied")
             apply_record(session, record)
             report.applied += 1
         except (orjson.JSONDecodeError, SessionCorruptedError) as exc:
@@ -109,10 +127,18 @@ def replay(session: Session, data: bytes, path: Path) -> ReplayReport:
     return report
 
 
-def _sync_data(fd: int) -> None:
-    """fdatasync where the platform has it (Linux), else fsync (macOS)."""
-    sync = getattr(os, "fdatasync", os.fsync)
-    sync(fd)
+def _out_of_sequence(
+    report: ReplayReport, path: Path, number: int, seq: int, current: int, outcome: str
+) -> None:
+    report.out_of_sequence.append(number + 1)
+    logger.warning(
+        "%s: record on line %d is out of sequence (number %d after %d); %s it",
+        path,
+        number + 1,
+        seq,
+        current,
+        outcome,
+    )
 
 
 class SessionJournal:
@@ -129,7 +155,10 @@ class SessionJournal:
         if self._fd is not None:
             return
         try:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
+            created = not os.path.lexists(self.path)
+            self._fd = fsutil.open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+            if created:
+                fsutil.fsync_dir(self.path.parent)  # the new name must survive a power cut too
             self.size = os.fstat(self._fd).st_size
             self._cut_torn_tail()
         except OSError as exc:
@@ -161,9 +190,9 @@ class SessionJournal:
         assert self._fd is not None
         data = b"".join(encode_json(record) + b"\n" for record in records)
         try:
-            write_all(self._fd, data)
+            fsutil.write_all(self._fd, data)
             if self.durable:
-                _sync_data(self._fd)
+                fsutil.sync_data(self._fd)
         except OSError as exc:
             # Never leave a partial record behind for the next append to run into.
             with contextlib.suppress(OSError):
@@ -191,4 +220,4 @@ class SessionJournal:
             self._fd = None
         if self.size == 0:
             with contextlib.suppress(OSError):
-                self.path.unlink()
+                fsutil.unlink_if_present(self.path)

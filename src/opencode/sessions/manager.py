@@ -8,12 +8,14 @@ announces lifecycle events to in-process callbacks and to the user's configured 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, Final
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import orjson
 
@@ -21,10 +23,12 @@ from opencode.sessions import titles
 from opencode.sessions.autosave import AutoSaver
 from opencode.sessions.errors import (
     SessionCorruptedError,
+    SessionError,
     SessionNotDamagedError,
     SessionNotFoundError,
     SessionStorageError,
 )
+from opencode.sessions.events import SessionCallback, SessionEvents
 from opencode.sessions.ids import validate_session_id
 from opencode.sessions.index import SessionIndex, normalize_dir
 from opencode.sessions.journal import (
@@ -46,13 +50,14 @@ from opencode.sessions.models import (
 )
 from opencode.sessions.storage import SessionStorage
 
+if TYPE_CHECKING:
+    from opencode.sessions.search import SearchHit
+
 logger = logging.getLogger(__name__)
 
-SESSION_EVENTS: Final = ("session:start", "session:end", "session:message", "session:save")
 # Past this size the journal is folded into the snapshot, bounding replay time on resume.
 DEFAULT_COMPACT_JOURNAL_BYTES: Final = 1024 * 1024
 
-SessionCallback = Callable[..., Any]
 
 _live_managers: weakref.WeakSet[SessionManager] = weakref.WeakSet()
 _atexit_registered = False
@@ -84,13 +89,12 @@ class SessionManager:
         self.auto_save_interval = auto_save_interval
         self.durable_appends = durable_appends
         self.compact_journal_bytes = compact_journal_bytes
-        self.fire_shell_hooks = fire_shell_hooks
+        self.events = SessionEvents(fire_shell_hooks=fire_shell_hooks)
         self._current: Session | None = None
         self._journal: SessionJournal | None = None
         self._writer_lock: SessionWriterLock | None = None
         self._unsaved = False
         self._saved_metadata = b""
-        self._callbacks: dict[str, list[SessionCallback]] = {event: [] for event in SESSION_EVENTS}
         self._lock = threading.RLock()
         self._autosaver = AutoSaver(self._autosave_tick, auto_save_interval)
         _register_for_exit(self)
@@ -160,19 +164,14 @@ class SessionManager:
             previous = self._current.id if self._current is not None else None
             try:
                 self.close()
-                self.index.count()  # load first, so the new file is not "found" as unindexed
-                lock = self.storage.writer_lock(session.id)
-                lock.acquire()
-                try:
+                before = self.index.folder_state()
+                with self._opening(session.id) as lock:
                     self.storage.save(session)
                     self._activate(session, lock)
-                except BaseException:
-                    lock.release()
-                    raise
             except Exception:
                 self._reopen(previous)
                 raise
-            self._index_now(session)
+            self._index_quietly(session.id, lambda: self.index.add(session, folder_before=before))
         self._emit("session:start", session)
         return session
 
@@ -183,26 +182,29 @@ class SessionManager:
             current = self._current
             if current is not None and current.id == session_id:
                 return current
-            lock = self.storage.writer_lock(session_id)
-            lock.acquire()
             previous = current.id if current is not None else None
             try:
-                session = self.storage.load(session_id)
-                self.close()
-                self._activate(session, lock)
+                with self._opening(session_id) as lock:
+                    session = self.storage.load(session_id)
+                    self.close()
+                    before = self.index.folder_state()
+                    self._activate(session, lock)
             except BaseException:
-                lock.release()
                 if self._current is None:
                     self._reopen(previous)
                 raise
             assert self._journal is not None
             if self._journal.size > 0:
                 self._compact()  # recovered journal records: fold them in and fix the index
+            else:
+                self._index_quietly(
+                    session.id, lambda: self.index.update(session, folder_before=before)
+                )
         self._emit("session:start", session)
         return session
 
     def resume_latest(self) -> Session | None:
-        """Resume the most recently updated session; None when there are none."""
+        """Resume the most recently active session; None when there are none."""
         self.index.refresh()
         recent = self.index.get_recent(1)
         return self.resume(recent[0].id) if recent else None
@@ -228,11 +230,9 @@ class SessionManager:
     def save(self) -> bool:
         """Write the current session's snapshot now; False when there is no current session."""
         with self._lock:
-            session = self._current
-            if session is None:
+            if self._current is None:
                 return False
             self._compact()
-        self._emit("session:save", session)
         return True
 
     def close(self) -> None:
@@ -242,10 +242,15 @@ class SessionManager:
             if session is None:
                 return
             try:
-                self._compact()
+                if self.is_dirty:  # nothing new: the snapshot already holds it all
+                    self._compact()
                 self._emit("session:end", session)
             finally:
+                before = self.index.folder_state()
                 self._deactivate()
+                self._index_quietly(
+                    session.id, lambda: self.index.update(session, folder_before=before)
+                )
 
     def delete(self, session_id: str) -> bool:
         """Delete a session and its files; False when it does not exist.
@@ -254,35 +259,37 @@ class SessionManager:
         """
         validate_session_id(session_id)
         with self._lock:
+            before = self.index.folder_state()
             current = self._current
             if current is not None and current.id == session_id:
                 self._deactivate()
                 deleted = self.storage.delete(session_id)
-            elif not self.storage.exists(session_id):
-                deleted = self.storage.delete(session_id)
             else:
-                lock = self.storage.writer_lock(session_id)
-                lock.acquire()
-                try:
+                with self.storage.writer_lock(session_id, "short"):
                     deleted = self.storage.delete(session_id)
-                finally:
-                    lock.release()
-            if self.index.remove(session_id) or deleted:
-                self.index.save_if_dirty()
+            self._index_quietly(
+                session_id, lambda: self.index.remove(session_id, folder_before=before)
+            )
         return deleted
+
+    @contextlib.contextmanager
+    def _opening(self, session_id: str) -> Iterator[SessionWriterLock]:
+        """Take the writer lock to hold a session open; released only if the block fails."""
+        lock = self.storage.writer_lock(session_id)
+        lock.acquire()
+        try:
+            yield lock
+        except BaseException:
+            lock.release()
+            raise
 
     def _reopen(self, session_id: str | None) -> None:
         """After a failed switch, make the previous session current again (best effort)."""
         if session_id is None or self._current is not None:
             return
         try:
-            lock = self.storage.writer_lock(session_id)
-            lock.acquire()
-            try:
+            with self._opening(session_id) as lock:
                 self._activate(self.storage.load(session_id), lock)
-            except BaseException:
-                lock.release()
-                raise
         except Exception as exc:
             logger.warning("could not reopen session %s: %s", session_id, exc)
 
@@ -297,20 +304,16 @@ class SessionManager:
             current = self._current
             if current is not None and current.id == session_id:
                 raise SessionStorageError(f"session {session_id} is open here; close it first")
-            lock = self.storage.writer_lock(session_id)
-            lock.acquire()
-            try:
+            with self.storage.writer_lock(session_id, "short"):
                 if not force and self._loads(session_id):
                     raise SessionNotDamagedError(session_id)
+                before = self.index.folder_state()
                 if not self.storage.recover_from_backup(session_id):
                     raise SessionStorageError(f"session {session_id} has no usable backup")
                 session = self.storage.load(session_id)
-                # The backup is older than the index entry: replace it, do not merge.
-                self.index.remove(session_id)
-                self.index.save_if_dirty()
-                self._index_now(session)
-            finally:
-                lock.release()
+                self._index_quietly(
+                    session.id, lambda: self.index.add(session, folder_before=before)
+                )
             return session
 
     def _loads(self, session_id: str) -> bool:
@@ -343,16 +346,29 @@ class SessionManager:
         self._unsaved = False
 
     def _compact(self) -> None:
-        """Fold the journal into a fresh snapshot and refresh the index entry."""
+        """Fold the journal into a fresh snapshot, refresh the index entry, announce the save.
+
+        Every snapshot write (``save``, ``close``, auto-save, compaction) fires
+        ``session:save``.
+        """
         session = self._require_current()
+        before = self.index.folder_state()
         self.storage.save(session, self._journal)
         self._unsaved = False
         self._saved_metadata = _fingerprint(session.metadata)
-        self._index_now(session)
+        self._index_quietly(session.id, lambda: self.index.update(session, folder_before=before))
+        self._emit("session:save", session)
 
-    def _index_now(self, session: Session) -> None:
-        self.index.update(session)
-        self.index.save_if_dirty()
+    def _index_quietly(self, session_id: str, change: Callable[[], object]) -> None:
+        """Bring the index up to date after a change that is already durable.
+
+        It never fails the call: the index is a cache, so a failure is logged and the entry
+        heals from the session files on a later read.
+        """
+        try:
+            change()
+        except (SessionError, OSError, sqlite3.Error) as exc:
+            logger.warning("could not update the index for session %s: %s", session_id, exc)
 
     def _autosave_tick(self) -> None:
         with self._lock:
@@ -395,6 +411,13 @@ class SessionManager:
             working_dir=working_dir,
         )
 
+    def search(self, query: str, **filters: Any) -> list[SearchHit]:
+        """Sessions whose messages match ``query``, best first; see ``sessions.search``."""
+        from opencode.sessions.search import search
+
+        self.index.refresh()
+        return search(self.index, query, **filters)
+
     def get_session(self, session_id: str) -> Session | None:
         """The current session if it has that id, else the stored one; None if missing."""
         current = self._current
@@ -410,13 +433,27 @@ class SessionManager:
         assert self._journal is not None
         record = make_record(session, op, payload)
         self._journal.append([record])
+        # From here on the change is durable: the call succeeds whatever follows.
         apply_record(session, record)
         self._unsaved = True
-        # Past the threshold the journal is folded into the snapshot: in the background when
-        # auto-save runs (so the user's turn never waits), inline otherwise.
-        if self._journal.size >= self.compact_journal_bytes and not self._autosaver.wake():
-            self._compact()
+        if not self._compact_if_due():
+            message = session.messages[-1] if op == OP_MESSAGE else None
+            self._index_quietly(session.id, lambda: self.index.record_message(session, message))
         return session
+
+    def _compact_if_due(self) -> bool:
+        """Past the threshold, fold the journal into the snapshot: in the background when
+        auto-save runs (so the user's turn never waits), inline otherwise; True when done
+        inline. A failure is logged; the journal keeps everything and a later save retries."""
+        assert self._journal is not None
+        if self._journal.size < self.compact_journal_bytes or self._autosaver.wake():
+            return False
+        try:
+            self._compact()
+        except (SessionError, OSError) as exc:
+            logger.warning("could not compact session %s (will retry): %s", self._current, exc)
+            return False
+        return True
 
     def add_message(
         self,
@@ -446,7 +483,7 @@ class SessionManager:
             session = self._record(OP_MESSAGE, {"message": message.to_dict()})
             stored = session.messages[-1]
             if role == "user" and not session.title:
-                self._set_fields({"title": titles.generate_title(session)})
+                self._name_after_first_message(session)
         self._emit("session:message", session, stored)
         return stored
 
@@ -529,7 +566,15 @@ class SessionManager:
     def _set_fields(self, fields: Mapping[str, Any]) -> None:
         """A structural change: journal it and update the index right away."""
         session = self._record(OP_SET, {"fields": dict(fields)})
-        self._index_now(session)
+        self._index_quietly(session.id, lambda: self.index.update(session, folder_before=None))
+
+    def _name_after_first_message(self, session: Session) -> None:
+        """Title an untitled session from its first user message; the message is already
+        stored, so a failure here is logged, never reported as a failed append."""
+        try:
+            self._set_fields({"title": titles.generate_title(session)})
+        except (SessionError, OSError) as exc:
+            logger.warning("could not title session %s: %s", session.id, exc)
 
     def update_session(
         self,
@@ -556,74 +601,41 @@ class SessionManager:
             validate_session_id(session_id)
             if not self.storage.exists(session_id):
                 raise SessionNotFoundError(session_id)
-            lock = self.storage.writer_lock(session_id)
-            lock.acquire()
-            try:
+            with self.storage.writer_lock(session_id, "short"):
                 session = self.storage.load(session_id)
                 if new_title is not None:
                     session.title = new_title
                 session.tags = [t for t in session.tags if t not in removing]
                 session.tags += [t for t in adding if t not in session.tags]
                 session.touch()
+                before = self.index.folder_state()
                 self.storage.save(session)
-                self._index_now(session)
-            finally:
-                lock.release()
+                self._index_quietly(
+                    session.id, lambda: self.index.update(session, folder_before=before)
+                )
             return session
 
     # -- events -------------------------------------------------------------------------------
 
     def register_hook(self, event: str, callback: SessionCallback) -> None:
         """Call ``callback`` on ``event`` (``session:start|end|message|save``)."""
-        self._callbacks[_check_event(event)].append(callback)
+        self.events.register(event, callback)
 
     def unregister_hook(self, event: str, callback: SessionCallback) -> bool:
         """Stop calling ``callback`` on ``event``; False when it was not registered."""
-        callbacks = self._callbacks[_check_event(event)]
-        if callback in callbacks:
-            callbacks.remove(callback)
-            return True
-        return False
+        return self.events.unregister(event, callback)
+
+    @property
+    def fire_shell_hooks(self) -> bool:
+        """Whether configured shell hooks hear this manager's events."""
+        return self.events.fire_shell_hooks
+
+    @fire_shell_hooks.setter
+    def fire_shell_hooks(self, value: bool) -> None:
+        self.events.fire_shell_hooks = value
 
     def _emit(self, event: str, session: Session, message: SessionMessage | None = None) -> None:
-        """Tell callbacks and configured shell hooks; neither can break the session flow."""
-        args: tuple[Any, ...] = (session,) if message is None else (session, message)
-        for callback in list(self._callbacks[event]):
-            try:
-                callback(*args)
-            except Exception as exc:
-                logger.warning("%s callback %s failed: %s", event, _callable_name(callback), exc)
-        if self.fire_shell_hooks:
-            _dispatch_shell_hooks(event, session, message)
-
-
-def _dispatch_shell_hooks(event: str, session: Session, message: SessionMessage | None) -> None:
-    try:
-        from opencode.hooks import HookEvent, dispatch
-    except ImportError:  # pragma: no cover - the hooks package ships with opencode
-        return
-    data: dict[str, Any] = {}
-    if message is not None:
-        data = {"role": message.role, "message_id": message.id}
-    elif event == "session:end":
-        data = {"message_count": session.message_count, "total_tokens": session.total_tokens}
-    factory = getattr(HookEvent, event.replace(":", "_"))
-    try:
-        dispatch(factory(session.id, working_dir=session.working_dir, **data))
-    except Exception as exc:  # hooks must never break the session
-        logger.warning("could not run hooks for %s: %s", event, exc)
-
-
-def _check_event(event: str) -> str:
-    if event not in SESSION_EVENTS:
-        raise ValueError(
-            f"unknown session event {event!r}; expected one of {', '.join(SESSION_EVENTS)}"
-        )
-    return event
-
-
-def _callable_name(callback: SessionCallback) -> str:
-    return getattr(callback, "__qualname__", None) or repr(callback)
+        self.events.emit(event, session, message)
 
 
 def _fingerprint(metadata: dict[str, Any]) -> bytes:

@@ -15,11 +15,19 @@ from datetime import datetime
 from typing import Any, Final
 from uuid import uuid4
 
-from opencode.sessions.errors import SessionCorruptedError, SessionVersionError
+from opencode.sessions.errors import (
+    InvalidSessionValueError,
+    SessionCorruptedError,
+    SessionVersionError,
+)
 from opencode.sessions.ids import is_valid_session_id, new_session_id
 from opencode.sessions.validate import (
+    MAX_COUNT,
     as_list,
     as_object,
+    check_count,
+    check_nesting_on_load,
+    check_nesting_on_write,
     format_timestamp,
     opt_bool,
     opt_int,
@@ -48,10 +56,24 @@ def _short_uid(prefix: str) -> str:
 
 
 def check_token_counts(prompt_tokens: object, completion_tokens: object) -> None:
-    """Reject usage figures that are not non-negative whole numbers (before anything changes)."""
-    for name, value in (("prompt_tokens", prompt_tokens), ("completion_tokens", completion_tokens)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    """Reject usage figures that are not whole numbers from 0 to ``MAX_COUNT``.
+
+    Raises ``InvalidSessionValueError`` (a ``ValueError``) before anything changes.
+    """
+    check_count(prompt_tokens, "prompt_tokens")
+    check_count(completion_tokens, "completion_tokens")
+
+
+def check_token_totals(session: Session, prompt_tokens: int, completion_tokens: int) -> None:
+    """Refuse usage that would push a session's totals past ``MAX_COUNT``."""
+    check_token_counts(prompt_tokens, completion_tokens)
+    if (
+        session.total_prompt_tokens + prompt_tokens > MAX_COUNT
+        or session.total_completion_tokens + completion_tokens > MAX_COUNT
+    ):
+        raise InvalidSessionValueError(
+            f"token totals would exceed {MAX_COUNT}; this usage cannot be recorded"
+        )
 
 
 @dataclass
@@ -70,6 +92,7 @@ class SessionMessage:
         """The spec's message object; optional fields appear only when set."""
         data: dict[str, Any] = {"id": self.id, "role": self.role, "content": self.content}
         if self.tool_calls is not None:
+            check_nesting_on_write(self.tool_calls, "a message's tool_calls")
             data["tool_calls"] = self.tool_calls
         if self.tool_call_id is not None:
             data["tool_call_id"] = self.tool_call_id
@@ -84,6 +107,7 @@ class SessionMessage:
         data = as_object(data, where.rstrip(".") or "message")
         tool_calls = data.get("tool_calls")
         if tool_calls is not None:
+            check_nesting_on_load(tool_calls, f"{where}tool_calls")
             calls = as_list(tool_calls, f"{where}tool_calls")
             tool_calls = [
                 dict(as_object(c, f"{where}tool_calls[{i}]")) for i, c in enumerate(calls)
@@ -134,6 +158,8 @@ class ToolInvocation:
 
     def to_dict(self) -> dict[str, Any]:
         """The spec's ``tool_history`` entry."""
+        check_nesting_on_write(self.arguments, "a tool run's arguments")
+        check_nesting_on_write(self.result, "a tool run's result")
         return {
             "id": self.id,
             "tool_name": self.tool_name,
@@ -149,6 +175,8 @@ class ToolInvocation:
     def from_dict(cls, data: Mapping[str, Any], where: str = "") -> ToolInvocation:
         """Build an invocation, raising ``SessionCorruptedError`` for anything malformed."""
         data = as_object(data, where.rstrip(".") or "tool invocation")
+        check_nesting_on_load(data.get("arguments"), f"{where}arguments")
+        check_nesting_on_load(data.get("result"), f"{where}result")
         return cls(
             tool_name=req_str(data, "tool_name", where),
             arguments=opt_object(data, "arguments", where),
@@ -225,10 +253,15 @@ class Session:
 
     def update_usage(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
         """Add one model call's token usage to the totals."""
-        check_token_counts(prompt_tokens, completion_tokens)
+        check_token_totals(self, prompt_tokens, completion_tokens)
         self.total_prompt_tokens += prompt_tokens
         self.total_completion_tokens += completion_tokens
         self.touch()
+
+    @property
+    def active_at(self) -> datetime:
+        """When the session was last used: its last message, else its creation."""
+        return self.messages[-1].timestamp if self.messages else self.created_at
 
     def summary(self) -> SessionSummary:
         """The index entry for this session."""
@@ -242,10 +275,14 @@ class Session:
             tags=list(self.tags),
             working_dir=self.working_dir,
             model=self.model,
+            active_at=self.active_at,
+            prompt_tokens=self.total_prompt_tokens,
+            completion_tokens=self.total_completion_tokens,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The spec's session file object."""
+        check_nesting_on_write(self.metadata, "the session's metadata")
         return {
             "version": SESSION_FORMAT_VERSION,
             "id": self.id,
@@ -286,6 +323,7 @@ class Session:
         messages = as_list(data.get("messages", []), "messages")
         raw_tools = data.get("tool_history")
         tools = [] if raw_tools is None else as_list(raw_tools, "tool_history")
+        check_nesting_on_load(data.get("metadata"), "metadata")
         return cls(
             id=session_id,
             title=str_or(data, "title", "", ""),
@@ -318,7 +356,12 @@ class Session:
 
 @dataclass(slots=True)
 class SessionSummary:
-    """What the index knows about a session: enough to list it without opening its file."""
+    """What the index knows about a session: enough to list it without opening its file.
+
+    The first nine fields are the spec's index entry. ``active_at`` is the time of the last
+    message (what "recent" means: renaming a session does not make it recent); ``damaged``
+    says why the session's files cannot be read, when they cannot.
+    """
 
     id: str
     title: str
@@ -329,9 +372,23 @@ class SessionSummary:
     tags: list[str] = field(default_factory=list)
     working_dir: str = ""
     model: str | None = None
+    active_at: datetime | None = None
+    damaged: str | None = None
+    pinned: bool = False
+    archived_at: datetime | None = None
+    forked_from: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    size_bytes: int = 0
+
+    @property
+    def last_active(self) -> datetime:
+        """When the session was last used: its last message, else its creation."""
+        return self.active_at or self.updated_at
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec's index entry (the id is the key around it, and repeated here)."""
+        """The spec's index entry (the id is the key around it, and repeated here), plus
+        what listings add: activity time, damage, pin, archive and fork parent."""
         return {
             "id": self.id,
             "title": self.title,
@@ -342,6 +399,11 @@ class SessionSummary:
             "tags": list(self.tags),
             "working_dir": self.working_dir,
             "model": self.model,
+            "active_at": format_timestamp(self.last_active),
+            "damaged": self.damaged,
+            "pinned": self.pinned,
+            "archived_at": None if self.archived_at is None else format_timestamp(self.archived_at),
+            "forked_from": self.forked_from,
         }
 
     @classmethod
@@ -356,7 +418,7 @@ class SessionSummary:
             created_at=created_at,
             updated_at=timestamp(data, "updated_at", "", default=created_at),
             message_count=opt_int(data, "message_count", ""),
-            total_tokens=opt_int(data, "total_tokens", ""),
+            total_tokens=opt_int(data, "total_tokens", "", maximum=2 * MAX_COUNT),
             tags=str_list(data, "tags", ""),
             working_dir=str_or(data, "working_dir", "", ""),
             model=opt_str(data, "model", ""),

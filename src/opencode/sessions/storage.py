@@ -14,15 +14,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import orjson
 
-from opencode import paths
+from opencode import fsutil, paths
 from opencode.sessions.errors import (
-    InvalidSessionValueError,
     SessionCorruptedError,
     SessionNotFoundError,
     SessionStorageError,
@@ -32,17 +30,16 @@ from opencode.sessions.fileio import (
     dumps_json,
     ensure_private_dir,
     fsync_dir,
-    read_bytes,
+    read_session_file,
     storage_error,
 )
 from opencode.sessions.ids import is_valid_session_id, validate_session_id
 from opencode.sessions.journal import ReplayReport, SessionJournal, replay
-from opencode.sessions.locks import SessionWriterLock
-from opencode.sessions.models import Session, SessionSummary
-from opencode.sessions.validate import utc_now
+from opencode.sessions.locks import Purpose, SessionWriterLock
+from opencode.sessions.models import Session
 
 if TYPE_CHECKING:
-    from opencode.sessions.index import SessionIndex
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +50,8 @@ LOCK_SUFFIX: Final = ".lock"
 OWNER_SUFFIX: Final = ".owner"
 INDEX_FILE: Final = "index.json"
 INDEX_LOCK_FILE: Final = "index.lock"
-MAX_CLEANUP_AGE_DAYS: Final = 36500  # a century; also rejects NaN and infinity
+# A session's files besides its snapshot; without a snapshot they are leftovers of a crash.
+_CONTENT_LEFTOVERS: Final = (JOURNAL_SUFFIX, BACKUP_SUFFIX, OWNER_SUFFIX, LOCK_SUFFIX)
 
 
 class SessionStorage:
@@ -110,7 +108,7 @@ class SessionStorage:
 
     def exists(self, session_id: str) -> bool:
         """True when ``session_id`` has a snapshot here."""
-        return self.get_path(session_id).is_file()
+        return os.path.lexists(self.get_path(session_id))
 
     def load(self, session_id: str) -> Session:
         """The session as last written: snapshot plus journal replay."""
@@ -122,7 +120,7 @@ class SessionStorage:
         session = self._load_snapshot(self.get_path(session_id), session_id)
         journal_path = self.get_journal_path(session_id)
         try:
-            data = read_bytes(journal_path)
+            data = read_session_file(journal_path)
         except FileNotFoundError:
             return session, ReplayReport()
         return session, replay(session, data, journal_path)
@@ -136,7 +134,7 @@ class SessionStorage:
 
     def _load_snapshot(self, path: Path, session_id: str) -> Session:
         try:
-            data = read_bytes(path)
+            data = read_session_file(path)
         except FileNotFoundError:
             raise SessionNotFoundError(session_id) from None
         session = parse_session_bytes(data, path)
@@ -184,7 +182,7 @@ class SessionStorage:
         total = 0
         for suffix in (SESSION_SUFFIX, JOURNAL_SUFFIX, BACKUP_SUFFIX):
             with contextlib.suppress(OSError):
-                total += self._file(session_id, suffix).stat().st_size
+                total += self._file(session_id, suffix).lstat().st_size
         return total
 
     # -- writing ------------------------------------------------------------------------------
@@ -205,9 +203,7 @@ class SessionStorage:
         else:
             # No live writer: the snapshot now holds everything the journal had.
             try:
-                self.get_journal_path(session.id).unlink()
-            except FileNotFoundError:
-                pass
+                fsutil.unlink_if_present(self.get_journal_path(session.id))
             except OSError as exc:
                 raise storage_error(f"cannot remove journal of {session.id}", exc) from exc
 
@@ -218,25 +214,57 @@ class SessionStorage:
         journal.open()
         return journal
 
-    def writer_lock(self, session_id: str) -> SessionWriterLock:
-        """The (not yet acquired) writer lock of ``session_id``."""
+    def writer_lock(self, session_id: str, purpose: Purpose = "open") -> SessionWriterLock:
+        """The (not yet acquired) writer lock of ``session_id``.
+
+        ``purpose="short"`` is for a change made and released at once: it waits a few seconds
+        for another short writer; use it as ``with storage.writer_lock(id, "short"):``.
+        """
         self.ensure_dir()
         return SessionWriterLock(
-            session_id, self._file(session_id, LOCK_SUFFIX), self._file(session_id, OWNER_SUFFIX)
+            session_id,
+            self._file(session_id, LOCK_SUFFIX),
+            self._file(session_id, OWNER_SUFFIX),
+            purpose,
         )
 
+    def has_files(self, session_id: str) -> bool:
+        """True when any file of ``session_id`` is here, a snapshot or only leftovers."""
+        return any(
+            os.path.lexists(self._file(session_id, suffix))
+            for suffix in (SESSION_SUFFIX, *_CONTENT_LEFTOVERS)
+        )
+
+    def orphan_ids(self) -> set[str]:
+        """Ids with leftover files but no snapshot (a crash mid-delete or mid-create)."""
+        try:
+            names = os.listdir(self.storage_dir)
+        except FileNotFoundError:
+            return set()
+        except OSError as exc:
+            raise storage_error(f"cannot list {self.storage_dir}", exc) from exc
+        snapshots = {n[: -len(SESSION_SUFFIX)] for n in names if n.endswith(SESSION_SUFFIX)}
+        found = set()
+        for name in names:
+            stem, dot, suffix = name.rpartition(".")
+            leftover = dot and f".{suffix}" in _CONTENT_LEFTOVERS and stem not in snapshots
+            if leftover and is_valid_session_id(stem):
+                found.add(stem)
+        return found
+
     def delete(self, session_id: str) -> bool:
-        """Remove the session, its journal and its backup; False when there was nothing."""
-        removed = False
-        for suffix in (SESSION_SUFFIX, JOURNAL_SUFFIX, BACKUP_SUFFIX, OWNER_SUFFIX, LOCK_SUFFIX):
+        """Remove the session and everything of it; False when there was nothing.
+
+        The snapshot goes last: a crash part-way leaves a session that is still listed and
+        can be deleted again, never an unlisted leftover holding the transcript.
+        """
+        removed = self._remove_leftovers(session_id)
+        for suffix in (BACKUP_SUFFIX, JOURNAL_SUFFIX, SESSION_SUFFIX, OWNER_SUFFIX, LOCK_SUFFIX):
             try:
-                self._file(session_id, suffix).unlink()
-            except FileNotFoundError:
-                continue
+                gone = fsutil.unlink_if_present(self._file(session_id, suffix))
             except OSError as exc:
                 raise storage_error(f"cannot delete session {session_id}", exc) from exc
-            removed = removed or suffix in (SESSION_SUFFIX, JOURNAL_SUFFIX, BACKUP_SUFFIX)
-        removed = self._remove_leftovers(session_id) or removed
+            removed = removed or (gone and suffix not in (OWNER_SUFFIX, LOCK_SUFFIX))
         if removed:
             fsync_dir(self.storage_dir)
         return removed
@@ -250,10 +278,13 @@ class SessionStorage:
                 names = [e.name for e in entries if e.name.startswith(prefixes)]
         except FileNotFoundError:
             return False
+        except OSError as exc:
+            raise storage_error(f"cannot list {self.storage_dir}", exc) from exc
         for name in names:
-            with contextlib.suppress(FileNotFoundError):
-                (self.storage_dir / name).unlink()
-                removed = True
+            try:
+                removed = fsutil.unlink_if_present(self.storage_dir / name) or removed
+            except OSError as exc:
+                raise storage_error(f"cannot delete session {session_id}", exc) from exc
         return removed
 
     def remove_stale_temp_files(self, older_than_seconds: float = 3600.0) -> int:
@@ -283,7 +314,7 @@ class SessionStorage:
         """Put the last good snapshot back in place; False when there is no usable backup."""
         backup = self.get_backup_path(session_id)
         try:
-            data = read_bytes(backup)
+            data = read_session_file(backup)
             session = parse_session_bytes(data, backup)
         except (FileNotFoundError, SessionStorageError):
             return False
@@ -294,50 +325,21 @@ class SessionStorage:
         return True
 
     def cleanup_old_sessions(self, max_age_days: float = 30, keep_minimum: int = 10) -> list[str]:
-        """Delete sessions not updated for ``max_age_days``, keeping the newest ``keep_minimum``.
+        """Delete sessions not active for ``max_age_days``, keeping the newest ``keep_minimum``.
 
-        A session whose writer lock is held (open here or in another process) is never
-        deleted. Returns the deleted ids.
+        A session whose writer lock is held (open here or in another process) or that is
+        pinned is never deleted. Returns the deleted ids.
         """
+        from opencode.sessions import cleanup
         from opencode.sessions.index import SessionIndex
 
         index = SessionIndex(self)
-        candidates = self.find_cleanup_candidates(index, max_age_days, keep_minimum)
-        deleted = [s.id for s in candidates if self.delete_if_unlocked(s.id)]
-        for session_id in deleted:
-            index.remove(session_id)
-        index.save_if_dirty()
-        self.remove_stale_temp_files()
-        return deleted
-
-    def find_cleanup_candidates(
-        self, index: SessionIndex, max_age_days: float, keep_minimum: int
-    ) -> list[SessionSummary]:
-        """Sessions old enough to clean up, oldest first (writer locks are not checked here)."""
-        if not 0 <= max_age_days <= MAX_CLEANUP_AGE_DAYS:
-            raise InvalidSessionValueError(
-                f"max_age_days must be between 0 and {MAX_CLEANUP_AGE_DAYS}, got {max_age_days}"
-            )
-        if keep_minimum < 0:
-            raise InvalidSessionValueError(f"keep_minimum must not be negative, got {keep_minimum}")
-        cutoff = utc_now() - timedelta(days=max_age_days)
-        newest_first = index.list(sort_by="updated_at", descending=True)
-        candidates = [s for s in newest_first[keep_minimum:] if self._last_change(s) < cutoff]
-        candidates.reverse()
-        return candidates
-
-    def _last_change(self, summary: SessionSummary) -> datetime:
-        """A session's last change, counting journal records its summary may not show yet."""
-        updated = summary.updated_at
-        with contextlib.suppress(OSError):
-            stat = self.get_journal_path(summary.id).stat()
-            if stat.st_size > 0:
-                updated = max(updated, datetime.fromtimestamp(stat.st_mtime, timezone.utc))
-        return updated
+        plan = cleanup.plan_cleanup(self, index, max_age_days, keep_minimum)
+        return [item.summary.id for item in cleanup.carry_out(self, index, plan).deleted]
 
     def delete_if_unlocked(self, session_id: str) -> bool:
         """Delete ``session_id`` unless a writer holds it; True when something was deleted."""
-        lock = self.writer_lock(session_id)
+        lock = self.writer_lock(session_id, "short")
         if not lock.try_acquire():
             return False
         try:

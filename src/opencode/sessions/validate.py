@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Final
 
-from opencode.sessions.errors import SessionCorruptedError
+from opencode.sessions.errors import InvalidSessionValueError, SessionCorruptedError
+
+# Counts (tokens, sequence numbers) above this are refused wherever they enter: the sum of
+# two of them still fits a signed 64-bit integer (SQLite, orjson), and no real count is near.
+MAX_COUNT: Final = 2**53 - 1
+# Free-form JSON values (metadata, tool arguments and results, tool calls) may nest this
+# deep; one limit for reading and writing, so whatever loads can be saved again.
+MAX_NESTING: Final = 64
 
 
 def utc_now() -> datetime:
@@ -86,8 +93,10 @@ def str_or(data: Mapping[str, Any], key: str, where: str, default: str) -> str:
     return default if value is None else value
 
 
-def opt_int(data: Mapping[str, Any], key: str, where: str, default: int = 0) -> int:
-    """An optional non-negative integer field (booleans are not integers here)."""
+def opt_int(
+    data: Mapping[str, Any], key: str, where: str, default: int = 0, maximum: int = MAX_COUNT
+) -> int:
+    """An optional integer field from 0 to ``maximum`` (booleans are not integers here)."""
     value = data.get(key, default)
     if value is None:
         return default
@@ -95,6 +104,8 @@ def opt_int(data: Mapping[str, Any], key: str, where: str, default: int = 0) -> 
         raise corrupt(where + key, "a whole number", value)
     if value < 0:
         raise SessionCorruptedError(f"field '{where}{key}': must not be negative")
+    if value > maximum:
+        raise SessionCorruptedError(f"field '{where}{key}': {value} is out of range")
     return value
 
 
@@ -158,3 +169,58 @@ def opt_object(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     if value is None:
         return {}
     return dict(as_object(value, where + key))
+
+
+def nesting_depth(value: object, stop_after: int = MAX_NESTING) -> int:
+    """How deeply lists and objects nest in ``value`` (a scalar is 0, ``{}`` is 1).
+
+    Iterative, so a hostile value cannot exhaust the stack; stops counting past
+    ``stop_after``.
+    """
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > stop_after:
+            break
+        stack.extend(
+            (child, depth + 1) for child in children if isinstance(child, (Mapping, list, tuple))
+        )
+    return deepest
+
+
+def check_nesting_on_load(value: object, where: str) -> None:
+    """``SessionCorruptedError`` when a stored value nests deeper than ``MAX_NESTING``."""
+    if nesting_depth(value) > MAX_NESTING:
+        raise SessionCorruptedError(f"field '{where}': nested more than {MAX_NESTING} levels deep")
+
+
+def check_nesting_on_write(value: object, what: str) -> None:
+    """``InvalidSessionValueError`` when a value to store nests deeper than ``MAX_NESTING``."""
+    if nesting_depth(value) > MAX_NESTING:
+        raise InvalidSessionValueError(
+            f"{what} is nested more than {MAX_NESTING} levels deep; it cannot be stored"
+        )
+
+
+def check_count(value: object, what: str) -> int:
+    """A count to store: a whole number from 0 to ``MAX_COUNT`` (not a bool, not a float)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise InvalidSessionValueError(
+            f"{what} must be a whole number from 0 to {MAX_COUNT}, got {_shown(value)}"
+        )
+    return value
+
+
+def _shown(value: object) -> str:
+    """A short description of a bad value (``str`` of a huge int would itself fail)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a {value.bit_length()}-bit number"
+    return repr(value)[:40]

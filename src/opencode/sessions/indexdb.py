@@ -1,0 +1,495 @@
+"""The index database: schema, connection settings and every query, by name.
+
+The index is a SQLite file in the sessions folder, a cache derived from the session files
+(which stay the source of truth). Its name carries the schema version, so two opencode
+versions sharing a folder never fight over one file: each keeps its own, and an older
+version's file is removed when a newer one builds its own.
+
+Nothing outside ``opencode.sessions.index`` and ``opencode.sessions.search`` calls this
+module; the completion fast path reads the same file through ``completion_rows``, with the
+standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+SCHEMA_VERSION: Final = 1
+FILE_PREFIX: Final = "index-v"
+FILE_SUFFIX: Final = ".db"
+# A writer waits this long for another before SQLITE_BUSY; nobody holds the lock that long.
+BUSY_TIMEOUT_MS: Final = 30_000
+# Text of one message indexed for search; a 10 MB tool result is searchable by its start.
+MAX_INDEXED_CHARS: Final = 64 * 1024
+SEARCH_COLUMNS: Final = ("user_text", "assistant_text", "tool_text")
+
+_SCHEMA: Final = (
+    """CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        title_folded TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        active_at TEXT NOT NULL,
+        message_count INTEGER NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        tags_folded TEXT NOT NULL,
+        working_dir TEXT NOT NULL,
+        model TEXT,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        archived_at TEXT,
+        parent_id TEXT,
+        parent_message_id TEXT,
+        origin TEXT,
+        host TEXT,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        damaged TEXT,
+        warned INTEGER NOT NULL DEFAULT 0,
+        snapshot_stat TEXT,
+        journal_stat TEXT
+    )""",
+    "CREATE INDEX sessions_by_activity ON sessions(active_at, id)",
+    """CREATE TABLE message_text (
+        rowid INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        at TEXT NOT NULL,
+        user_text TEXT,
+        assistant_text TEXT,
+        tool_text TEXT
+    )""",
+    "CREATE INDEX message_text_by_session ON message_text(session_id)",
+    """CREATE VIRTUAL TABLE message_search USING fts5(
+        user_text, assistant_text, tool_text,
+        content='message_text', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2'
+    )""",
+    "CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID",
+    "CREATE TABLE orphans (id TEXT PRIMARY KEY, warned INTEGER NOT NULL DEFAULT 0)",
+)
+# What a healthy index file holds besides our own objects (FTS5 shadow tables).
+_FTS_SHADOW: Final = frozenset(
+    f"message_search_{part}" for part in ("data", "idx", "docsize", "config")
+)
+_OBJECTS: Final = frozenset(
+    {"sessions", "sessions_by_activity", "message_text", "message_text_by_session"}
+    | {"message_search", "state", "orphans"}
+    | _FTS_SHADOW
+)
+
+SESSION_COLUMNS: Final = (
+    "id",
+    "title",
+    "title_folded",
+    "created_at",
+    "updated_at",
+    "active_at",
+    "message_count",
+    "prompt_tokens",
+    "completion_tokens",
+    "tags",
+    "tags_folded",
+    "working_dir",
+    "model",
+    "pinned",
+    "archived_at",
+    "parent_id",
+    "parent_message_id",
+    "origin",
+    "host",
+    "bytes",
+    "damaged",
+    "snapshot_stat",
+    "journal_stat",
+)
+_UPSERT: Final = (
+    f"INSERT INTO sessions ({', '.join(SESSION_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(SESSION_COLUMNS))}) "
+    "ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in SESSION_COLUMNS[1:])
+    + ", warned = CASE WHEN excluded.damaged IS sessions.damaged THEN sessions.warned ELSE 0 END"
+)
+
+
+class IndexUnusableError(Exception):
+    """The index file is damaged, foreign or of another schema: rebuild it."""
+
+
+def index_path(storage_dir: Path) -> Path:
+    """Where this version's index lives in ``storage_dir``."""
+    return storage_dir / f"{FILE_PREFIX}{SCHEMA_VERSION}{FILE_SUFFIX}"
+
+
+def is_index_file_name(name: str) -> bool:
+    """True for our index files of any version, with their -wal/-shm companions."""
+    return name.startswith(FILE_PREFIX) and FILE_SUFFIX in name
+
+
+def older_index_files(storage_dir: Path) -> list[Path]:
+    """Index files of older schema versions (and ``index.json`` of the first version)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for name in os.listdir(storage_dir):
+            if name in ("index.json", "index.lock"):
+                found.append(storage_dir / name)
+            elif is_index_file_name(name):
+                version = name[len(FILE_PREFIX) :].split(".", 1)[0]
+                if version.isdigit() and int(version) < SCHEMA_VERSION:
+                    found.append(storage_dir / name)
+    return found
+
+
+def remove_index_files(path: Path) -> None:
+    """Delete an index file with its -wal and -shm companions (links, not their targets)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
+def _refuse_special_files(path: Path) -> None:
+    """SQLite follows links and would block on a FIFO: anything but a regular file in
+    place of the index or its companions is removed (it is a cache), never opened."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        name = f"{path}{suffix}"
+        try:
+            mode = os.lstat(name).st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            os.unlink(name)
+            raise IndexUnusableError(f"{name} was not a regular file; removed it")
+
+
+def connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    """Open (or create) the index: WAL, a busy timeout, no trust in the file's schema.
+
+    Raises ``IndexUnusableError`` when the file must be rebuilt, ``FileNotFoundError`` when
+    it is missing and ``create`` is false.
+    """
+    _refuse_special_files(path)
+    existed = path.exists()
+    if not existed:
+        if not create:
+            raise FileNotFoundError(path)
+        from opencode import fsutil
+
+        os.close(fsutil.open_regular(path, os.O_RDWR | os.O_CREAT))  # 0600 before SQLite
+    try:
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise IndexUnusableError(str(exc)) from None
+    try:
+        _configure(db)
+        if existed and _has_schema(db):
+            _check_schema(db)
+        else:
+            _create_schema(db)
+    except (sqlite3.Error, IndexUnusableError) as exc:
+        db.close()
+        raise IndexUnusableError(str(exc)) from None
+    return db
+
+
+def _configure(db: sqlite3.Connection) -> None:
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA trusted_schema = OFF")
+    mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise IndexUnusableError(f"cannot use write-ahead logging (journal mode {mode})")
+    # A cache: after a power cut it may lose its newest changes, which the reconcile redoes.
+    db.execute("PRAGMA synchronous = NORMAL")
+
+
+def _has_schema(db: sqlite3.Connection) -> bool:
+    return bool(db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+
+
+def _check_schema(db: sqlite3.Connection) -> None:
+    """Refuse files of another version and files with objects we did not create (a
+    planted trigger would run our writes through someone else's SQL)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version != SCHEMA_VERSION:
+        raise IndexUnusableError(f"index schema version {version}, expected {SCHEMA_VERSION}")
+    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    autoindexes = {n for n in names if n.startswith("sqlite_autoindex_")}
+    if names - autoindexes != _OBJECTS:
+        raise IndexUnusableError("the index holds objects opencode did not create")
+    if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+        raise IndexUnusableError("the index file is damaged")
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    with transaction(db):
+        if _has_schema(db):
+            return  # another process created it first
+        for statement in _SCHEMA:
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction, taken up front so two writers queue instead of deadlocking."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+# -- rows -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageText:
+    """One message as the search index holds it."""
+
+    message_id: str
+    role: str
+    at: str
+    text: str
+
+
+def upsert_session(db: sqlite3.Connection, row: Sequence[Any]) -> None:
+    """Insert or replace one session's row (values in ``SESSION_COLUMNS`` order)."""
+    db.execute(_UPSERT, tuple(row))
+
+
+def update_activity(
+    db: sqlite3.Connection,
+    session_id: str,
+    *,
+    updated_at: str,
+    active_at: str,
+    message_count: int,
+    prompt_tokens: int,
+    completion_tokens: int,
+    journal_stat: str | None,
+) -> bool:
+    """Record one append's effect on a session's row; False when there is no row."""
+    cursor = db.execute(
+        "UPDATE sessions SET updated_at = ?, active_at = ?, message_count = ?,"
+        " prompt_tokens = ?, completion_tokens = ?, journal_stat = ? WHERE id = ?",
+        (
+            updated_at,
+            active_at,
+            message_count,
+            prompt_tokens,
+            completion_tokens,
+            journal_stat,
+            session_id,
+        ),
+    )
+    return cursor.rowcount > 0
+
+
+def delete_session(db: sqlite3.Connection, session_id: str) -> bool:
+    """Remove a session's row and its searchable text; False when it had no row."""
+    delete_message_texts(db, session_id)
+    return db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
+
+
+def insert_message_texts(
+    db: sqlite3.Connection, session_id: str, messages: Iterable[MessageText]
+) -> None:
+    """Make messages searchable (system messages and empty text are not)."""
+    for message in messages:
+        column = _search_column(message.role)
+        text = message.text[:MAX_INDEXED_CHARS]
+        if column is None or not text.strip():
+            continue
+        values = {name: (text if name == column else None) for name in SEARCH_COLUMNS}
+        cursor = db.execute(
+            "INSERT INTO message_text (session_id, message_id, role, at, user_text,"
+            " assistant_text, tool_text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (session_id, message.message_id, message.role, message.at, *values.values()),
+        )
+        db.execute(
+            "INSERT INTO message_search (rowid, user_text, assistant_text, tool_text)"
+            " VALUES (?, ?, ?, ?)",
+            (cursor.lastrowid, *values.values()),
+        )
+
+
+def _search_column(role: str) -> str | None:
+    if role == "user":
+        return "user_text"
+    if role == "assistant":
+        return "assistant_text"
+    if role == "tool":
+        return "tool_text"
+    return None
+
+
+def delete_message_texts(db: sqlite3.Connection, session_id: str) -> None:
+    """Remove a session's searchable text (the search index needs the old values back)."""
+    rows = db.execute(
+        "SELECT rowid, user_text, assistant_text, tool_text FROM message_text WHERE session_id = ?",
+        (session_id,),
+    ).fetchall()
+    db.executemany(
+        "INSERT INTO message_search (message_search, rowid, user_text, assistant_text,"
+        " tool_text) VALUES ('delete', ?, ?, ?, ?)",
+        rows,
+    )
+    db.execute("DELETE FROM message_text WHERE session_id = ?", (session_id,))
+
+
+def file_states(db: sqlite3.Connection) -> dict[str, tuple[str | None, str | None]]:
+    """``id -> (snapshot stat, journal stat)`` of every row: what the reconcile compares."""
+    return {
+        row[0]: (row[1], row[2])
+        for row in db.execute("SELECT id, snapshot_stat, journal_stat FROM sessions")
+    }
+
+
+def open_journal_states(db: sqlite3.Connection) -> list[tuple[str, str]]:
+    """``(id, journal stat)`` of the sessions that had a journal when last indexed."""
+    return db.execute(
+        "SELECT id, journal_stat FROM sessions WHERE journal_stat IS NOT NULL"
+    ).fetchall()
+
+
+def get_state(db: sqlite3.Connection, key: str) -> str | None:
+    """A value of the index's own bookkeeping."""
+    row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_state(db: sqlite3.Connection, key: str, value: str | None) -> None:
+    """Record (or, with None, forget) a value of the index's own bookkeeping."""
+    if value is None:
+        db.execute("DELETE FROM state WHERE key = ?", (key,))
+    else:
+        db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, value))
+
+
+def replace_state(db: sqlite3.Connection, key: str, expected: str | None, value: str) -> bool:
+    """Set ``key`` to ``value`` only if it is ``expected`` now (inside a transaction)."""
+    if get_state(db, key) != expected:
+        return False
+    set_state(db, key, value)
+    return True
+
+
+def unwarned_damaged(db: sqlite3.Connection) -> list[tuple[str, str]]:
+    """``(id, problem)`` of damaged sessions nobody has been warned about, and mark them."""
+    rows = db.execute(
+        "SELECT id, damaged FROM sessions WHERE damaged IS NOT NULL AND warned = 0 ORDER BY id"
+    ).fetchall()
+    if rows:
+        db.execute("UPDATE sessions SET warned = 1 WHERE damaged IS NOT NULL AND warned = 0")
+    return rows
+
+
+def replace_orphans(db: sqlite3.Connection, ids: set[str]) -> list[str]:
+    """Record the ids with leftover files only; returns those not reported before."""
+    known = {row[0]: row[1] for row in db.execute("SELECT id, warned FROM orphans")}
+    db.executemany("DELETE FROM orphans WHERE id = ?", [(i,) for i in known.keys() - ids])
+    new = sorted(ids - {i for i, warned in known.items() if warned})
+    db.executemany("INSERT OR REPLACE INTO orphans (id, warned) VALUES (?, 1)", [(i,) for i in new])
+    return new
+
+
+def orphan_ids(db: sqlite3.Connection) -> list[str]:
+    """Ids that have leftover files but no session file."""
+    return [row[0] for row in db.execute("SELECT id FROM orphans ORDER BY id")]
+
+
+def forget_orphan(db: sqlite3.Connection, session_id: str) -> None:
+    """The leftovers of ``session_id`` are gone."""
+    db.execute("DELETE FROM orphans WHERE id = ?", (session_id,))
+
+
+def completion_rows(path: str, prefix: str, limit: int) -> list[tuple[str, str]]:
+    """``(id, title)`` of healthy, unarchived sessions whose id starts with ``prefix``,
+    most recently active first. Standard library only: this is the whole TAB path."""
+    uri = Path(path).absolute().as_uri() + "?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=1.0)
+    try:
+        db.execute("PRAGMA trusted_schema = OFF")
+        upper = prefix + "\U0010ffff"
+        return db.execute(
+            "SELECT id, title FROM sessions WHERE id >= ? AND id < ? AND archived_at IS NULL"
+            " ORDER BY active_at DESC, id DESC LIMIT ?",
+            (prefix, upper, limit),
+        ).fetchall()
+    finally:
+        db.close()
+
+
+# -- search -----------------------------------------------------------------------------------
+
+# bm25 weights of the search columns: the user's own words count most, tool output least.
+SEARCH_WEIGHTS: Final = (3.0, 1.0, 0.5)
+HIGHLIGHT_START: Final = "\ue000"
+HIGHLIGHT_END: Final = "\ue001"
+SNIPPET_TOKENS: Final = 16
+
+
+def newest_match_floor(db: sqlite3.Connection, match: str, window: int) -> int:
+    """The smallest rowid among the newest ``window`` messages matching ``match``; 0 when
+    fewer match (then every match is ranked)."""
+    row = db.execute(
+        "SELECT rowid FROM message_search WHERE message_search MATCH ?"
+        " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+        (match, window - 1),
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def best_match_per_session(
+    db: sqlite3.Connection,
+    match: str,
+    *,
+    floor: int,
+    where: str,
+    args: Sequence[Any],
+    limit: int,
+) -> list[tuple[str, int, float]]:
+    """``(session id, rowid of its best message, bm25 score)``, best sessions first.
+
+    ``where``/``args`` filter on the ``sessions`` row (``s``) and the message (``t``).
+    """
+    weights = ", ".join(str(w) for w in SEARCH_WEIGHTS)
+    sql = (
+        "SELECT t.session_id, m.rowid, min(m.score) AS best FROM ("
+        f"SELECT rowid, bm25(message_search, {weights}) AS score FROM message_search"
+        " WHERE message_search MATCH ? AND rowid >= ? LIMIT -1) AS m"
+        " JOIN message_text t ON t.rowid = m.rowid"
+        " JOIN sessions s ON s.id = t.session_id"
+        f" WHERE 1{where}"
+        " GROUP BY t.session_id ORDER BY best, t.session_id LIMIT ?"
+    )
+    return db.execute(sql, (match, floor, *args, limit)).fetchall()
+
+
+def snippets(
+    db: sqlite3.Connection, match: str, rowids: Sequence[int]
+) -> dict[int, tuple[str, str, str, str]]:
+    """``rowid -> (message id, role, time, snippet)`` with matches between the
+    ``HIGHLIGHT_*`` marks."""
+    if not rowids:
+        return {}
+    marks = ", ".join("?" * len(rowids))
+    sql = (
+        "SELECT message_search.rowid, t.message_id, t.role, t.at,"
+        " snippet(message_search, -1, ?, ?, '…', ?)"
+        " FROM message_search JOIN message_text t ON t.rowid = message_search.rowid"
+        f" WHERE message_search MATCH ? AND message_search.rowid IN ({marks})"
+    )
+    args = (HIGHLIGHT_START, HIGHLIGHT_END, SNIPPET_TOKENS, match, *rowids)
+    return {row[0]: tuple(row[1:]) for row in db.execute(sql, args)}
