@@ -107,7 +107,7 @@ def test_ctrl_c_exits_130_without_a_traceback(
     def interrupted(**_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("opencode.cli.render.print_listing", interrupted)
+    monkeypatch.setattr("opencode.cli.listing.print_listing", interrupted)
     r = cli("session", "list")
     assert r.exit_code == 130
     assert r.stderr == "interrupted\n"

@@ -257,7 +257,7 @@ def rendering_work(session: Session) -> int:
     from rich.console import Console
     from rich.segment import Segment
 
-    from opencode.cli import render
+    from opencode.cli import views
 
     tally = [0]
     original: Callable[..., Any] = Segment.split_and_crop_lines.__func__  # type: ignore[attr-defined]
@@ -271,7 +271,7 @@ def rendering_work(session: Session) -> int:
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Segment, "split_and_crop_lines", classmethod(counting))
-        render.print_session(console, session)
+        views.print_session(console, session)
     assert without_whitespace(session.messages[-1].content) in without_whitespace(out.getvalue())
     return tally[0]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cli_helpers import CliRunnerHelper, ago, make_session, run_opencode, sessions_dir
 
-from opencode.cli.resolve import resolve_session_id
+from opencode.sessions.lookup import resolve_session_id
 from opencode.sessions import (
     AmbiguousSessionIdError,
     InvalidSessionIdError,

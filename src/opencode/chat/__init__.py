@@ -25,6 +25,7 @@ from opencode.chat.config import (
     OPENAI_BASE_URL,
     ChatConfig,
     resolve_chat_config,
+    resolve_chat_settings,
 )
 from opencode.chat.errors import (
     ChatConfigError,
@@ -65,5 +66,6 @@ __all__ = [
     "ChatUsageError",
     "estimate_tokens",
     "resolve_chat_config",
+    "resolve_chat_settings",
     "select_history",
 ]

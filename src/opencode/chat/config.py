@@ -24,6 +24,7 @@ from typing import Final
 from opencode.chat.errors import ChatConfigError
 
 MODEL_ENV: Final = "OPENCODE_MODEL"
+TIMEOUT_ENV: Final = "OPENCODE_TIMEOUT"
 BASE_URL_ENV: Final = "OPENCODE_BASE_URL"
 OPENAI_BASE_URL_ENV: Final = "OPENAI_BASE_URL"
 API_KEY_ENV: Final = "OPENAI_API_KEY"
@@ -156,3 +157,32 @@ def resolve_chat_config(
         read_timeout=read_timeout,
         max_tokens=max_tokens,
     )
+
+
+def resolve_chat_settings(
+    model: str | None,
+    base_url: str | None,
+    history_tokens: int,
+    env: Mapping[str, str] | None = None,
+) -> ChatConfig | None:
+    """``resolve_chat_config`` plus ``$OPENCODE_TIMEOUT`` and the history budget, checked.
+
+    ``$OPENCODE_TIMEOUT`` (seconds) bounds each wait for the model server to say something.
+    Raises ``ChatConfigError`` for settings that cannot work, so a caller can check them
+    before it opens a session and a typo does not leave an empty session behind.
+    """
+    environ = os.environ if env is None else env
+    read_timeout = DEFAULT_READ_TIMEOUT
+    raw = environ.get(TIMEOUT_ENV, "").strip()
+    if raw:
+        try:
+            read_timeout = float(raw)
+        except ValueError:
+            read_timeout = -1.0
+        if not 0 < read_timeout < float("inf"):
+            raise ChatConfigError(
+                f"{TIMEOUT_ENV} must be a positive number of seconds, got {raw!r}"
+            )
+    if history_tokens < 1:
+        raise ChatConfigError(f"history token budget must be at least 1, got {history_tokens}")
+    return resolve_chat_config(model, base_url, read_timeout=read_timeout, env=env)

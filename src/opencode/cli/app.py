@@ -19,6 +19,7 @@ from opencode.cli import session
 from opencode.cli.console import setup_logging
 from opencode.cli.datadir import use_data_dir
 from opencode.cli.groups import ReportingGroup
+from opencode.cli.options import complete_session_id
 
 # Sub-apps imported only when used: ``opencode hooks`` pulls in the hooks engine.
 LAZY_COMMANDS: Final = {"hooks": "opencode.cli.hooks"}
@@ -89,7 +90,7 @@ def root(
             "-r",
             metavar="[ID]",
             help="Resume a session (id, id prefix or title; the latest without ID) and chat.",
-            autocompletion=session.complete_session_id,
+            autocompletion=complete_session_id,
             show_default=False,
         ),
     ] = None,
@@ -156,12 +157,15 @@ def root(
             ctx.fail(f"{chosen[0]} cannot be combined with a command")
         return
     if list_sessions:
-        from opencode.cli.render import print_listing
+        from opencode.cli.listing import print_listing
 
         print_listing()
-    elif resume is not None:
-        session.resume_and_chat(ctx, resume or None)
-    elif continue_latest:
-        session.continue_and_chat(ctx)
     else:
-        session.new_and_chat(ctx)
+        from opencode.cli import chat
+
+        if resume is not None:
+            chat.resume_and_chat(ctx, resume or None)
+        elif continue_latest:
+            chat.continue_and_chat(ctx)
+        else:
+            chat.new_and_chat(ctx)

@@ -86,7 +86,7 @@ def _list_sessions_fast(data_dir: str | None) -> int:
 
     def action() -> None:
         from opencode.cli.datadir import use_data_dir
-        from opencode.cli.render import print_listing
+        from opencode.cli.listing import print_listing
 
         use_data_dir(data_dir)  # the same checks as the app's --data-dir
         print_listing()

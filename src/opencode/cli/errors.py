@@ -47,7 +47,7 @@ def report(exc: BaseException, *, file: TextIO | None = None) -> int:
         error(str(exc), file=file)
         return exit_codes.USAGE
     if isinstance(exc, AmbiguousSessionIdError):
-        from opencode.cli.render import candidate_lines
+        from opencode.cli.listing import candidate_lines
 
         error(str(exc), file=file)
         shown = exc.candidates[:MAX_CANDIDATES]

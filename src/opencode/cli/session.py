@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opencode.cli import console, exit_codes, render
+from opencode.cli import console, exit_codes, listing, markdown, render, views
 from opencode.cli.console import out, say, warning
 from opencode.cli.errors import CommandError, report
 from opencode.cli.options import (
@@ -29,9 +28,7 @@ from opencode.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from opencode.chat import ChatConfig
-    from opencode.cli.repl import ReplOptions
-    from opencode.sessions import Session, SessionManager, SessionSummary
+    from opencode.sessions import SessionSummary
 
 app = typer.Typer(
     name="session",
@@ -41,77 +38,6 @@ app = typer.Typer(
 
 
 # -- shared helpers ---------------------------------------------------------------------------
-
-
-@dataclass
-class _ChatSetup:
-    options: ReplOptions
-    config: ChatConfig | None
-
-
-def _chat_setup(ctx: typer.Context) -> _ChatSetup:
-    """The chat loop's settings (the root options), checked before any session is opened.
-
-    A typo in ``--base-url`` or ``OPENCODE_TIMEOUT`` raises ``ChatConfigError`` (exit 2)
-    without leaving an empty session behind.
-    """
-    from opencode.cli.repl import ReplOptions, resolve_repl_chat_config
-
-    root = ctx.find_root().params
-    options = ReplOptions(model=root.get("model"), base_url=root.get("base_url"))
-    if root.get("history_tokens") is not None:
-        options.history_tokens = root["history_tokens"]
-    return _ChatSetup(options, resolve_repl_chat_config(options))
-
-
-def chat(manager: SessionManager, session: Session, setup: _ChatSetup, *, resumed: bool) -> None:
-    """Hand an open session to the interactive loop and exit with its code."""
-    from opencode.cli.repl import run_repl
-
-    try:
-        code = run_repl(
-            manager, session, resumed=resumed, options=setup.options, config=setup.config
-        )
-    finally:
-        manager.close()
-    if code:
-        raise typer.Exit(code)
-
-
-def resume_and_chat(ctx: typer.Context, text: str | None) -> None:
-    """``--resume [ID]`` and ``session resume [ID]``: the named or the latest session."""
-    setup = _chat_setup(ctx)
-    manager = open_manager()
-    if text:
-        session = manager.resume(resolve_session_id(manager, text))
-    else:
-        latest = manager.resume_latest()
-        if latest is None:
-            raise CommandError("no sessions to resume", hint="run 'opencode' to start one")
-        session = latest
-    chat(manager, session, setup, resumed=True)
-
-
-def continue_and_chat(ctx: typer.Context) -> None:
-    """``--continue``: the most recent session started in the current folder."""
-    setup = _chat_setup(ctx)
-    manager = open_manager()
-    here = os.getcwd()
-    found = manager.list_sessions(limit=1, working_dir=here)
-    if not found:
-        raise CommandError(
-            f"no session was started in {here}",
-            hint="run 'opencode' to start one here, or 'opencode --resume' for the latest",
-        )
-    chat(manager, manager.resume(found[0].id), setup, resumed=True)
-
-
-def new_and_chat(ctx: typer.Context) -> None:
-    """``opencode``: a new session in the current folder."""
-    setup = _chat_setup(ctx)
-    manager = open_manager()
-    session = manager.create(working_dir=os.getcwd(), model=setup.options.model)
-    chat(manager, session, setup, resumed=False)
 
 
 def _describe(summary: SessionSummary | None, session_id: str) -> str:
@@ -238,8 +164,8 @@ def list_sessions(
 
     output = "json" if json_output else "ids" if quiet else "table"
     if limit is None:
-        limit = render.DEFAULT_PAGE if output == "table" else 0
-    render.print_listing(
+        limit = listing.DEFAULT_PAGE if output == "table" else 0
+    listing.print_listing(
         limit=limit,
         offset=offset,
         sort_by=SORT_ALIASES.get(sort.value, sort.value),
@@ -260,7 +186,7 @@ def show(session_id: SessionIdArg, json_output: JsonFlag = False) -> None:
     if json_output:
         sys.stdout.write(render.dumps_json(session.to_dict()) + "\n")
     else:
-        render.print_session(out(), session)
+        views.print_session(out(), session)
 
 
 @app.command("resume")
@@ -277,6 +203,8 @@ def resume(
     ] = None,
 ) -> None:
     """Resume a session and chat in it (same as 'opencode --resume [ID]')."""
+    from opencode.cli.chat import resume_and_chat
+
     resume_and_chat(ctx, session_id)
 
 
@@ -384,7 +312,7 @@ def cleanup(
     rows = [(item.summary, item.size_bytes) for item in plan.items]
     total = plan.total_bytes
     if rows:
-        out().print(render.cleanup_table(rows))
+        out().print(listing.cleanup_table(rows))
         out().print(f"{count}, {render.size(total)} ({total:,} bytes)")
     if plan.orphans:
         say(f"Leftover files of {len(plan.orphans)} deleted session(s) will be removed too.")
@@ -430,7 +358,7 @@ def export(
     if fmt is ExportFormat.json:
         text = render.dumps_json(session.to_dict()) + "\n"
     else:
-        text = render.to_markdown(session)
+        text = markdown.to_markdown(session)
     if output is None or str(output) == "-":
         sys.stdout.write(text)
         return

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +25,6 @@ from opencode.sessions.fileio import MAX_SIDE_FILE_BYTES, atomic_write, storage_
 
 # How long a short writer waits for another short writer before giving up.
 SHORT_WRITER_WAIT: Final = 5.0
-INDEX_LOCK_TIMEOUT: Final = 30.0
 
 Purpose = Literal["open", "short"]
 
@@ -159,20 +157,3 @@ class SessionWriterLock:
         traceback: TracebackType | None,
     ) -> None:
         self.release()
-
-
-@contextlib.contextmanager
-def locked_index(lock_path: Path) -> Iterator[None]:
-    """Hold the lock serialising read-modify-write of the index across processes."""
-    try:
-        fd = fsutil.flock_exclusive(lock_path, wait=INDEX_LOCK_TIMEOUT)
-    except OSError as exc:
-        raise storage_error(f"cannot lock {lock_path}", exc) from exc
-    if fd is None:
-        raise SessionStorageError(
-            f"timed out after {INDEX_LOCK_TIMEOUT:.0f}s waiting for {lock_path}"
-        )
-    try:
-        yield
-    finally:
-        os.close(fd)

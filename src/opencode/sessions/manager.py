@@ -56,7 +56,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Past this size the journal is folded into the snapshot, bounding replay time on resume.
+# The journal is folded into the snapshot once it passes this size and COMPACT_RATIO times
+# the snapshot's: the snapshot grows geometrically, so a session of any length is rewritten
+# a bounded number of times (total writes stay within about 3x its final size).
 DEFAULT_COMPACT_JOURNAL_BYTES: Final = 1024 * 1024
+COMPACT_RATIO: Final = 2.0
 
 
 _live_managers: weakref.WeakSet[SessionManager] = weakref.WeakSet()
@@ -94,6 +98,7 @@ class SessionManager:
         self._journal: SessionJournal | None = None
         self._writer_lock: SessionWriterLock | None = None
         self._unsaved = False
+        self._snapshot_bytes = 0
         self._saved_metadata = b""
         self._lock = threading.RLock()
         self._autosaver = AutoSaver(self._autosave_tick, auto_save_interval)
@@ -327,6 +332,7 @@ class SessionManager:
 
     def _activate(self, session: Session, lock: SessionWriterLock) -> None:
         self._journal = self.storage.open_journal(session.id, durable=self.durable_appends)
+        self._snapshot_bytes = self.storage.snapshot_size(session.id)
         self._writer_lock = lock
         self._current = session
         self._unsaved = False
@@ -353,7 +359,7 @@ class SessionManager:
         """
         session = self._require_current()
         before = self.index.folder_state()
-        self.storage.save(session, self._journal)
+        self._snapshot_bytes = self.storage.save(session, self._journal)
         self._unsaved = False
         self._saved_metadata = _fingerprint(session.metadata)
         self._index_quietly(session.id, lambda: self.index.update(session, folder_before=before))
@@ -371,10 +377,20 @@ class SessionManager:
             logger.warning("could not update the index for session %s: %s", session_id, exc)
 
     def _autosave_tick(self) -> None:
+        """Make what only memory holds durable: a direct edit of ``session.metadata`` is
+        journaled; the journal already holds everything else, and is folded into the
+        snapshot when it has grown enough (not on every tick: that would rewrite a long
+        session every minute)."""
         with self._lock:
-            if not self.is_dirty:
+            session = self._current
+            if session is None:
                 return
-            self.save()
+            if _fingerprint(session.metadata) != self._saved_metadata:
+                self._record(OP_SET, {"fields": {"metadata": session.metadata}})
+                self._saved_metadata = _fingerprint(session.metadata)
+            assert self._journal is not None
+            if self._journal.size >= self._compaction_threshold():
+                self._compact()
 
     def _save_at_exit(self) -> None:
         if not self._lock.acquire(timeout=5.0):
@@ -441,12 +457,15 @@ class SessionManager:
             self._index_quietly(session.id, lambda: self.index.record_message(session, message))
         return session
 
+    def _compaction_threshold(self) -> float:
+        return max(self.compact_journal_bytes, COMPACT_RATIO * self._snapshot_bytes)
+
     def _compact_if_due(self) -> bool:
         """Past the threshold, fold the journal into the snapshot: in the background when
         auto-save runs (so the user's turn never waits), inline otherwise; True when done
         inline. A failure is logged; the journal keeps everything and a later save retries."""
         assert self._journal is not None
-        if self._journal.size < self.compact_journal_bytes or self._autosaver.wake():
+        if self._journal.size < self._compaction_threshold() or self._autosaver.wake():
             return False
         try:
             self._compact()

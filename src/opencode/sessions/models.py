@@ -263,6 +263,22 @@ class Session:
         """When the session was last used: its last message, else its creation."""
         return self.messages[-1].timestamp if self.messages else self.created_at
 
+    def chat_messages(self) -> list[dict[str, Any]]:
+        """The messages in the OpenAI shape a chat-completions request carries."""
+        messages: list[dict[str, Any]] = []
+        for message in self.messages:
+            item: dict[str, Any] = {"role": message.role, "content": message.content}
+            if message.tool_calls:
+                item["tool_calls"] = message.tool_calls
+                if not message.content:
+                    item["content"] = None
+            if message.tool_call_id is not None:
+                item["tool_call_id"] = message.tool_call_id
+            if message.name is not None:
+                item["name"] = message.name
+            messages.append(item)
+        return messages
+
     def summary(self) -> SessionSummary:
         """The index entry for this session."""
         return SessionSummary(

@@ -5,8 +5,8 @@ Layout of a storage folder (0700, every file 0600)::
     <id>.json     the snapshot, in the spec's format
     <id>.jsonl    the append-only journal of changes since the snapshot
     <id>.backup   the previous snapshot (a hard link, never a copy)
-    <id>.lock     the writer lock; <id>.owner holds the writer's pid
-    index.json    the listing cache (see ``index.py``); index.lock serialises its updates
+    <id>.lock     the writer lock; <id>.owner says who holds it (pid, host, purpose)
+    index-v1.db   the index database (see ``index.py``), with its -wal and -shm files
 """
 
 from __future__ import annotations
@@ -48,8 +48,6 @@ JOURNAL_SUFFIX: Final = ".jsonl"
 BACKUP_SUFFIX: Final = ".backup"
 LOCK_SUFFIX: Final = ".lock"
 OWNER_SUFFIX: Final = ".owner"
-INDEX_FILE: Final = "index.json"
-INDEX_LOCK_FILE: Final = "index.lock"
 # A session's files besides its snapshot; without a snapshot they are leftovers of a crash.
 _CONTENT_LEFTOVERS: Final = (JOURNAL_SUFFIX, BACKUP_SUFFIX, OWNER_SUFFIX, LOCK_SUFFIX)
 
@@ -90,13 +88,10 @@ class SessionStorage:
 
     @property
     def index_path(self) -> Path:
-        """The listing cache."""
-        return self.storage_dir / INDEX_FILE
+        """The index database (a cache of summaries and searchable text)."""
+        from opencode.sessions.indexdb import index_path
 
-    @property
-    def index_lock_path(self) -> Path:
-        """The lock serialising index updates."""
-        return self.storage_dir / INDEX_LOCK_FILE
+        return index_path(self.storage_dir)
 
     def ensure_dir(self) -> None:
         """Create the folder (0700) before the first write, tightening looser modes."""
@@ -158,7 +153,7 @@ class SessionStorage:
         with entries:
             for entry in entries:
                 name = entry.name
-                if name.endswith(SESSION_SUFFIX) and name != INDEX_FILE:
+                if name.endswith(SESSION_SUFFIX):
                     session_id = name[: -len(SESSION_SUFFIX)]
                     if is_valid_session_id(session_id):
                         ids.add(session_id)
@@ -177,6 +172,13 @@ class SessionStorage:
             return 0
         return total
 
+    def snapshot_size(self, session_id: str) -> int:
+        """Bytes of the snapshot alone (0 when there is none)."""
+        try:
+            return self.get_path(session_id).lstat().st_size
+        except OSError:
+            return 0
+
     def session_size(self, session_id: str) -> int:
         """Bytes used by one session's snapshot, journal and backup."""
         total = 0
@@ -187,17 +189,16 @@ class SessionStorage:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def save(self, session: Session, journal: SessionJournal | None = None) -> None:
+    def save(self, session: Session, journal: SessionJournal | None = None) -> int:
         """Write a full snapshot atomically (old one kept as backup), then empty the journal.
 
         A crash between the two steps is harmless: the snapshot records ``journal_seq``, so
-        replay skips the records it already holds.
+        replay skips the records it already holds. Returns the snapshot's size in bytes.
         """
         path = self.get_path(session.id)
         self.ensure_dir()
-        atomic_write(
-            path, dumps_json(session.to_dict()), backup_path=self.get_backup_path(session.id)
-        )
+        data = dumps_json(session.to_dict())
+        atomic_write(path, data, backup_path=self.get_backup_path(session.id))
         if journal is not None:
             journal.truncate()
         else:
@@ -206,6 +207,7 @@ class SessionStorage:
                 fsutil.unlink_if_present(self.get_journal_path(session.id))
             except OSError as exc:
                 raise storage_error(f"cannot remove journal of {session.id}", exc) from exc
+        return len(data)
 
     def open_journal(self, session_id: str, *, durable: bool = True) -> SessionJournal:
         """An open journal for the single writer of ``session_id``."""

@@ -108,14 +108,14 @@ def _session(args: str, ctx: SlashContext) -> SlashAction:
 
 
 def _session_info(ctx: SlashContext) -> SlashAction:
-    from opencode.cli.render import print_details
+    from opencode.cli.views import print_details
 
     print_details(console_for(ctx.out), _current(ctx))
     return SlashAction.CONTINUE
 
 
 def _session_list(args: str, ctx: SlashContext) -> SlashAction:
-    from opencode.cli.render import print_listing
+    from opencode.cli.listing import print_listing
 
     print_listing(
         limit=LIST_LIMIT, storage=ctx.manager.storage, wide=True, stdout=ctx.out, stderr=ctx.err
@@ -137,9 +137,9 @@ def _session_resume(args: str, ctx: SlashContext) -> SlashAction:
     manager = ctx.manager
     current = manager.current_session
     if args:
-        from opencode.cli.resolve import resolve_session_id
+        from opencode.sessions.lookup import resolve_session_id
 
-        session_id = resolve_session_id(manager, args, refresh=True)
+        session_id = resolve_session_id(manager.index, args, refresh=True)
     else:
         # "The latest" from inside a session means the latest *other* one.
         others = [
