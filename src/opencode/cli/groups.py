@@ -1,15 +1,20 @@
-"""The Typer group class every ``opencode`` command group uses: library errors become one line.
+"""The Typer classes every ``opencode`` command uses: errors become one line.
 
-The root app and sub-apps loaded on their own (``opencode.cli.hooks``) share it, so a command
-raises and ``errors.report`` alone decides what the user reads and the exit code.
+The root app and sub-apps loaded on their own (``opencode.cli.hooks``) share ``ReportingGroup``,
+so a command raises and ``errors.report`` alone decides what the user reads and the exit code.
+A usage mistake (a missing argument, an unknown option) is one ``error:`` line plus a ``Try``
+line when stderr is not a terminal; on a terminal Typer's framed message is kept.
+``Command`` shows arguments in usage lines as ``ID`` and ``TITLE...``, not ``{ID}``.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from opencode.cli import exit_codes
 from opencode.cli.errors import is_broken_pipe, report, silence_stdout
@@ -29,3 +34,66 @@ class ReportingGroup(TyperGroup):
                 silence_stdout()
                 raise typer.Exit(exit_codes.ERROR) from None
             raise typer.Exit(report(exc)) from None
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode or _isatty(sys.stderr):
+            return super().main(
+                args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+        try:
+            result = super().main(
+                args, prog_name, complete_var, False, windows_expand_args, **extra
+            )
+        except Exception as exc:
+            code = _usage_error(exc)
+            if code is None:
+                raise
+            sys.exit(code)
+        sys.exit(result if isinstance(result, int) else exit_codes.OK)
+
+
+class Command(TyperCommand):
+    """A command whose usage line names its arguments plainly (``ID``, ``TITLE...``)."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return [_plain(piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+def _plain(piece: str) -> str:
+    return piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+
+
+def _usage_error(exc: Exception) -> int | None:
+    """Print a parsing error as ``error: ...`` and a ``Try`` line; its exit code, or None
+    when ``exc`` is not one (Click's exceptions carry ``format_message`` and ``exit_code``)."""
+    message = getattr(exc, "format_message", None)
+    code = getattr(exc, "exit_code", None)
+    if not callable(message) or not isinstance(code, int):
+        if type(exc).__name__ == "Abort":
+            print("error: aborted", file=sys.stderr)
+            return exit_codes.ERROR
+        return None
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        return code  # the help text has been printed already
+    from opencode.cli.console import error
+
+    error(str(message()).replace("\n", " "))
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        print(f"Try '{ctx.command_path} --help' for help.", file=sys.stderr)
+    return code
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from opencode.cli.console import printable, say
-from opencode.cli.groups import ReportingGroup
+from opencode.cli.groups import Command, ReportingGroup
 from opencode.hooks import ConfiguredHook, load_hooks, trust_project
 
 # Errors travel up to the group, which reports them like every other command's.
@@ -75,7 +75,7 @@ def _print_table(configured: list[ConfiguredHook]) -> None:
         typer.echo("  ".join([*cells, row[padded]]))
 
 
-@app.command("list")
+@app.command("list", cls=Command)
 def list_hooks(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the hooks as a JSON list.")
@@ -98,7 +98,7 @@ def list_hooks(
         )
 
 
-@app.command("trust")
+@app.command("trust", cls=Command)
 def trust(
     path: Annotated[
         Path | None,

@@ -7,14 +7,15 @@ What to list is the library's decision (``opencode.sessions.listing``); this ren
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, TextIO
 
 from opencode.cli.console import printable
 from opencode.cli.render import (
-    SHORT_ID_LENGTH,
     WIDE_TABLE_COLUMNS,
+    age,
     ago,
     dumps_json,
     rich_text,
@@ -28,40 +29,121 @@ from opencode.cli.render import (
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.table import Table
+    from rich.text import Text
 
     from opencode.sessions import SessionStorage, SessionSummary
+    from opencode.sessions.listing import ListingPage
+
+
+# A title narrower than this makes the table switch to short headers and ages.
+MIN_TITLE_WIDTH: Final = 12
+MAX_TITLE_WIDTH: Final = 60
+MAX_TAGS_WIDTH: Final = 24
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Headers and age format for a width: full as the spec shows, or compact."""
+
+    messages: str
+    updated: str
+    compact: bool
+
+
+_FULL: Final = _Layout("Messages", "Updated", compact=False)
+_COMPACT: Final = _Layout("Msgs", "Updated", compact=True)
 
 
 def sessions_table(
-    summaries: Sequence[SessionSummary], *, wide: bool = False, now: datetime | None = None
+    summaries: Sequence[SessionSummary],
+    *,
+    width: int,
+    short_ids: Mapping[str, str] | None = None,
+    wide: bool = False,
+    now: datetime | None = None,
 ) -> Table:
-    """The spec's session table: short id, title, messages, updated (plus tokens and tags)."""
+    """The spec's session table, fitted to ``width`` columns.
+
+    The short id, the message count and the age are never cut; the title absorbs the
+    squeeze (cut with an ellipsis). Below about 60 columns the headers and ages get short
+    forms. ``wide`` adds tokens and tags when there is room.
+    """
     now = now or utc_now()
+    ids = {s.id: (short_ids or {}).get(s.id) or short_id(s.id) for s in summaries}
+    for layout in (_FULL, _COMPACT):
+        table = _fitted_table(summaries, ids, layout, width=width, wide=wide, now=now)
+        if table is not None:
+            return table
+    table = _fitted_table(summaries, ids, _COMPACT, width=width, wide=False, now=now, force=True)
+    assert table is not None
+    return table
+
+
+def _fitted_table(
+    summaries: Sequence[SessionSummary],
+    ids: Mapping[str, str],
+    layout: _Layout,
+    *,
+    width: int,
+    wide: bool,
+    now: datetime,
+    force: bool = False,
+) -> Table | None:
+    """The table in ``layout``, or None when the title would get too little room."""
+    from rich.cells import cell_len
+
+    def id_cell(summary: SessionSummary) -> str:
+        shown = ids[summary.id]
+        return shown + "..." if not layout.compact and len(shown) < len(summary.id) else shown
+
+    id_cells = [printable(id_cell(s)) for s in summaries]
+    counts = [str(s.message_count) for s in summaries]
+    ages = [age(s.last_active, now, compact=layout.compact) for s in summaries]
+    titles = [_title_cell(s) for s in summaries]
+    columns: list[tuple[str, list[str]]] = [("ID", id_cells), (layout.messages, counts)]
+    if wide:
+        columns.append(("Tokens", [f"{s.total_tokens:,}" for s in summaries]))
+    columns.append((layout.updated, ages))
+    fixed = {name: max(cell_len(v) for v in [name, *values]) for name, values in columns}
+    tags = [printable(", ".join(s.tags)) for s in summaries] if wide else []
+    tags_width = min(MAX_TAGS_WIDTH, max(cell_len(v) for v in ["Tags", *tags])) if wide else 0
+    column_count = len(columns) + 1 + (1 if wide else 0)
+    room = width - (3 * column_count + 1) - sum(fixed.values()) - tags_width
+    natural = max(cell_len(t.plain) for t in [rich_text("Title"), *titles])
+    if room < min(MIN_TITLE_WIDTH, natural) and not force:
+        return None
     table = spec_table()
-    table.add_column("ID", no_wrap=True)
-    table.add_column("Title", overflow="ellipsis", no_wrap=True, max_width=50 if wide else 60)
-    table.add_column("Messages", no_wrap=True)
+    table.add_column("ID", no_wrap=True, width=fixed["ID"])
+    table.add_column(
+        "Title",
+        no_wrap=True,
+        overflow="ellipsis",
+        width=max(1, min(room, natural, MAX_TITLE_WIDTH)),
+    )
+    for name, _ in columns[1:]:
+        table.add_column(name, no_wrap=True, width=fixed[name])
     if wide:
-        table.add_column("Tokens", no_wrap=True)
-    table.add_column("Updated", no_wrap=True)
-    if wide:
-        table.add_column("Tags", overflow="ellipsis", no_wrap=True, max_width=24)
-    for summary in summaries:
-        shown_id = short_id(summary.id)
-        if len(summary.id) > SHORT_ID_LENGTH:
-            shown_id += "..."
-        cells: list[RenderableType] = [
-            rich_text(printable(shown_id)),
-            rich_text(title_of(summary.title), "" if summary.title else "dim"),
-            rich_text(str(summary.message_count)),
-        ]
+        table.add_column("Tags", no_wrap=True, overflow="ellipsis", width=tags_width)
+    for row in range(len(summaries)):
+        cells: list[RenderableType] = [rich_text(id_cells[row]), titles[row]]
+        cells += [rich_text(values[row]) for _, values in columns[1:]]
         if wide:
-            cells.append(rich_text(f"{summary.total_tokens:,}"))
-        cells.append(rich_text(ago(summary.updated_at, now)))
-        if wide:
-            cells.append(rich_text(printable(", ".join(summary.tags))))
+            cells.append(rich_text(tags[row]))
         table.add_row(*cells)
     return table
+
+
+def _title_cell(summary: SessionSummary) -> Text:
+    """The title, dim when there is none, with a marker for damaged and pinned sessions."""
+    from rich.text import Text
+
+    cell = Text()
+    if summary.damaged is not None:
+        cell.append("(damaged) ", "bold red")
+    if summary.pinned:
+        cell.append("[pinned] ", "bold")
+    cell.append(title_of(summary.title), "" if summary.title else "dim")
+    return cell
 
 
 def print_sessions(
@@ -70,27 +152,17 @@ def print_sessions(
     *,
     heading: str = "Recent Sessions:",
     wide: bool = False,
+    short_ids: Mapping[str, str] | None = None,
 ) -> None:
-    """The heading and table of a listing, as section 10 of the spec shows it.
-
-    ``wide`` adds tokens and tags when the terminal has room for them.
-    """
+    """The heading and table of a listing, as section 10 of the spec shows it, fitted to
+    the console's width; ``wide`` adds tokens and tags when the terminal has room for them."""
     wide = wide and console.width >= WIDE_TABLE_COLUMNS
     console.print()
     console.print(rich_text(heading))
-    console.print(sessions_table(summaries, wide=wide))
-
-
-def listing_footer(shown: int, offset: int, total: int) -> str | None:
-    """``Showing 20 of 10000 sessions; ...`` when a listing is a page of a longer list."""
-    if offset == 0 and shown >= total:
-        return None
-    if offset == 0:
-        return f"Showing {shown} of {total} sessions; see 'opencode session list --limit N'"
-    hint = "see 'opencode session list --limit N --offset N'"
-    if shown == 0:
-        return f"No sessions after the first {offset} of {total}; {hint}"
-    return f"Showing sessions {offset + 1}-{offset + shown} of {total}; {hint}"
+    console.print(
+        sessions_table(summaries, width=console.width, short_ids=short_ids, wide=wide),
+        crop=False,
+    )
 
 
 def candidate_lines(summaries: Iterable[SessionSummary], now: datetime | None = None) -> list[str]:
@@ -168,48 +240,32 @@ def print_listing(
         working_dir=working_dir,
     )
     page = list_page(SessionIndex(storage), query)
-    _print_rows(
-        page.rows,
-        page.total,
-        offset,
-        output=output,
-        wide=wide,
-        filtered=query.filtered,
-        recent=query.by_recency,
-        streams=streams,
-    )
+    out = streams[0]
+    if output == "json":
+        out.write(dumps_json([s.to_dict() for s in page.rows]) + "\n")
+        return
+    if output == "ids":
+        out.write("".join(f"{printable(s.id)}\n" for s in page.rows))
+        return
+    _print_table(page, wide=wide, streams=streams)
 
 
-def _print_rows(
-    rows: Sequence[SessionSummary],
-    total: int,
-    offset: int,
-    *,
-    output: str,
-    wide: bool,
-    filtered: bool,
-    recent: bool = True,
-    streams: tuple[TextIO, TextIO],
-) -> None:
+def _print_table(page: ListingPage, *, wide: bool, streams: tuple[TextIO, TextIO]) -> None:
     from opencode.cli.console import console_for, say
 
     out, err = streams
-    if output == "json":
-        out.write(dumps_json([s.to_dict() for s in rows]) + "\n")
-        return
-    if output == "ids":
-        out.write("".join(f"{printable(s.id)}\n" for s in rows))
-        return
-    if not rows:
-        if total == 0 and not filtered:
+    if not page.rows:
+        if page.total == 0 and not page.query.filtered:
             say("No sessions yet. Start one with 'opencode'.", file=err)
-        elif offset and total:
-            say(listing_footer(0, offset, total) or "", file=err)
+        elif page.offset and page.total:
+            say(page.describe() or "", file=err)
         else:
             say("No sessions match.", file=err)
         return
-    heading = "Recent Sessions:" if recent else "Sessions:"
-    print_sessions(console_for(out), rows, heading=heading, wide=wide)
-    footer = listing_footer(len(rows), offset, total)
+    heading = "Recent Sessions:" if page.query.by_recency else "Sessions:"
+    print_sessions(
+        console_for(out), page.rows, heading=heading, wide=wide, short_ids=page.short_ids
+    )
+    footer = page.describe()
     if footer:
         say(footer, file=err)

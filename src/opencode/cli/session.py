@@ -17,6 +17,7 @@ import typer
 from opencode.cli import console, exit_codes, listing, markdown, render, views
 from opencode.cli.console import out, say, warning
 from opencode.cli.errors import CommandError, report
+from opencode.cli.groups import Command
 from opencode.cli.options import (
     ID_HELP,
     JsonFlag,
@@ -75,7 +76,7 @@ class ExportFormat(str, Enum):
 # -- commands ---------------------------------------------------------------------------------
 
 
-@app.command("new")
+@app.command("new", cls=Command)
 def new_session(
     title: Annotated[str, typer.Option("--title", "-t", help="Title (default: none yet).")] = "",
     tags: Annotated[
@@ -111,7 +112,7 @@ def new_session(
         say(f"Created session {short}; chat in it with 'opencode --resume {short}'")
 
 
-@app.command("list")
+@app.command("list", cls=Command)
 def list_sessions(
     ctx: typer.Context,
     limit: Annotated[
@@ -178,7 +179,7 @@ def list_sessions(
     )
 
 
-@app.command("show")
+@app.command("show", cls=Command)
 def show(session_id: SessionIdArg, json_output: JsonFlag = False) -> None:
     """Show a session's details, usage and transcript (tool calls and results included)."""
     manager = open_manager()
@@ -189,7 +190,7 @@ def show(session_id: SessionIdArg, json_output: JsonFlag = False) -> None:
         views.print_session(out(), session)
 
 
-@app.command("resume")
+@app.command("resume", cls=Command)
 def resume(
     ctx: typer.Context,
     session_id: Annotated[
@@ -208,7 +209,7 @@ def resume(
     resume_and_chat(ctx, session_id)
 
 
-@app.command("title")
+@app.command("title", cls=Command)
 def title(
     session_id: SessionIdArg,
     words: Annotated[list[str], typer.Argument(metavar="TITLE...", help="The new title.")],
@@ -219,7 +220,7 @@ def title(
     say(f"Renamed {render.short_id(session.id)}: {render.title_of(session.title)}")
 
 
-@app.command("tag")
+@app.command("tag", cls=Command)
 def tag(
     session_id: SessionIdArg,
     tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="Tags to add or remove.")],
@@ -232,7 +233,7 @@ def tag(
     say(retag(manager, resolve_session_id(manager, session_id), tags, remove=remove))
 
 
-@app.command("delete")
+@app.command("delete", cls=Command)
 def delete(
     session_ids: Annotated[
         list[str],
@@ -273,7 +274,7 @@ def delete(
         raise typer.Exit(exit_codes.ERROR)
 
 
-@app.command("cleanup")
+@app.command("cleanup", cls=Command)
 def cleanup(
     max_age_days: Annotated[
         float,
@@ -334,7 +335,7 @@ def cleanup(
         raise CommandError(f"could not delete {len(result.failed)} of {count}")
 
 
-@app.command("export")
+@app.command("export", cls=Command)
 def export(
     session_id: SessionIdArg,
     fmt: Annotated[
@@ -370,7 +371,7 @@ def export(
     say(f"Exported {render.short_id(session.id)} to {output}")
 
 
-@app.command("recover")
+@app.command("recover", cls=Command)
 def recover(
     session_id: SessionIdArg,
     force: Annotated[
@@ -401,7 +402,7 @@ def _register_commands() -> None:
     """Commands whose code lives in modules of their own."""
     from opencode.cli.search import search_command
 
-    app.command("search")(search_command)
+    app.command("search", cls=Command)(search_command)
 
 
 _register_commands()

@@ -411,6 +411,23 @@ class SessionIndex:
         sql = "SELECT id FROM sessions WHERE id >= ? AND id < ? ORDER BY id"
         return [row[0] for row in self._query(sql, (prefix, upper))]
 
+    def short_ids(self, session_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
+        """The shortest prefix of each id (at least ``minimum`` characters) that no other
+        indexed session shares, so a shown id can always be typed back."""
+        shorts = {}
+        for sid in session_ids:
+            neighbours = self._query(
+                "SELECT (SELECT max(id) FROM sessions WHERE id < ?),"
+                " (SELECT min(id) FROM sessions WHERE id > ?)",
+                (sid, sid),
+            )
+            length = minimum
+            for other in neighbours[0] if neighbours else ():
+                if other is not None:
+                    length = max(length, _common_prefix(sid, other) + 1)
+            shorts[sid] = sid[:length]
+        return shorts
+
     def with_title(self, title: str) -> builtins.list[SessionSummary]:
         """Sessions whose title is ``title``, ignoring case, most recently active first."""
         rows = self._query(
@@ -623,6 +640,16 @@ class SessionIndex:
         self._synced = True
         self._warn_once(db)
         return self.count()
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many leading characters ``a`` and ``b`` share."""
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
 
 
 def _state_mtime(state: str) -> float:

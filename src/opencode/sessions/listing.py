@@ -53,6 +53,8 @@ class ListingPage:
     total: int
     offset: int
     query: ListingQuery = field(default_factory=ListingQuery)
+    # The shortest unambiguous prefix of each row's id (8 characters or more).
+    short_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_partial(self) -> bool:
@@ -91,4 +93,5 @@ def list_page(index: SessionIndex, query: ListingQuery) -> ListingPage:
         total = index.count_matching(**filters)
     else:
         total = query.offset + len(rows)
-    return ListingPage(rows, total, query.offset, query)
+    short_ids = index.short_ids(s.id for s in rows)
+    return ListingPage(rows, total, query.offset, query, short_ids)
