@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from opencode.cli.console import say
 from opencode.cli.errors import CommandError
 from opencode.cli.options import open_manager, resolve_session_id
 
@@ -71,16 +72,20 @@ def resume_and_chat(ctx: typer.Context, text: str | None) -> None:
 
 
 def continue_and_chat(ctx: typer.Context) -> None:
-    """``--continue``: the most recent session started in the current folder."""
+    """``--continue``: the most recent session of this project (the git work tree it is
+    in, else this folder), started here or in any folder below its root."""
+    from opencode.paths import project_root
+
     setup = _chat_setup(ctx)
     manager = open_manager()
-    here = os.getcwd()
-    found = manager.list_sessions(limit=1, working_dir=here)
+    root = project_root(os.getcwd())
+    found = manager.list_sessions(limit=1, under_dir=root)
     if not found:
         raise CommandError(
-            f"no session was started in {here}",
+            f"no session was started under {root}",
             hint="run 'opencode' to start one here, or 'opencode --resume' for the latest",
         )
+    say(f"Continuing the latest session under {root}")
     chat(manager, manager.resume(found[0].id), setup, resumed=True)
 
 
@@ -88,5 +93,6 @@ def new_and_chat(ctx: typer.Context) -> None:
     """``opencode``: a new session in the current folder."""
     setup = _chat_setup(ctx)
     manager = open_manager()
-    session = manager.create(working_dir=os.getcwd(), model=setup.options.model)
+    # A draft: written at the first message, so leaving at once leaves nothing behind.
+    session = manager.create(working_dir=os.getcwd(), model=setup.options.model, draft=True)
     chat(manager, session, setup, resumed=False)

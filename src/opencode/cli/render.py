@@ -8,6 +8,7 @@ Rich and humanize are imported inside the functions that use them.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final
 
@@ -73,13 +74,34 @@ def local_time(when: datetime) -> str:
     return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def dumps_json(data: Any) -> str:
-    """Stable, readable JSON (``json.dumps``), ASCII only.
+def dumps_json(data: Any, *, ascii_only: bool | None = None) -> str:
+    """Stable, readable JSON (``json.dumps``, indent 2), with text as UTF-8.
 
-    Every non-ASCII character is a ``\\uXXXX`` escape, so no control character or escape
-    sequence reaches a terminal and any stdout encoding can carry it.
+    Characters that could act on a terminal (C1 controls, line and bidi overrides) are
+    still ``\\uXXXX`` escapes; JSON escapes the C0 ones itself. When stdout cannot carry
+    UTF-8 (``ascii_only`` left as None decides from it), everything non-ASCII is escaped.
     """
-    return json.dumps(data, indent=2)
+    if ascii_only is None:
+        ascii_only = not _stdout_is_utf8()
+    text = json.dumps(data, indent=2, ensure_ascii=ascii_only)
+    return text if ascii_only else _UNSAFE_IN_JSON.sub(_json_escape, text)
+
+
+_UNSAFE_IN_JSON: Final = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _stdout_is_utf8() -> bool:
+    import codecs
+    import sys
+
+    try:
+        return codecs.lookup(sys.stdout.encoding or "ascii").name == "utf-8"
+    except (LookupError, AttributeError):
+        return False
 
 
 def rich_text(value: str, style: str = "") -> Text:

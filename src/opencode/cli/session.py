@@ -151,8 +151,14 @@ def list_sessions(
         SortField.updated
     ),
     ascending: Annotated[
-        bool, typer.Option("--asc", help="Oldest / smallest / A-Z first.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--asc/--desc",
+            help="Oldest / smallest / A-Z first, or the reverse "
+            "(default: A-Z for titles, newest and largest first otherwise).",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print ids only.")] = False,
 ) -> None:
@@ -170,7 +176,7 @@ def list_sessions(
         limit=limit,
         offset=offset,
         sort_by=SORT_ALIASES.get(sort.value, sort.value),
-        descending=not ascending,
+        descending=not ascending if ascending is not None else sort is not SortField.title_,
         tags=tags or (),
         search=search,
         working_dir=os.getcwd() if here else (str(directory) if directory else None),
@@ -230,7 +236,8 @@ def tag(
     from opencode.cli.actions import retag
 
     manager = open_manager()
-    say(retag(manager, resolve_session_id(manager, session_id), tags, remove=remove))
+    for line in retag(manager, resolve_session_id(manager, session_id), tags, remove=remove):
+        say(line)
 
 
 @app.command("delete", cls=Command)

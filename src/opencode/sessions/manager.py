@@ -98,6 +98,7 @@ class SessionManager:
         self._journal: SessionJournal | None = None
         self._writer_lock: SessionWriterLock | None = None
         self._unsaved = False
+        self._draft = False
         self._snapshot_bytes = 0
         self._saved_metadata = b""
         self._lock = threading.RLock()
@@ -140,7 +141,7 @@ class SessionManager:
     def is_dirty(self) -> bool:
         """True when the current session has changes its snapshot does not hold yet."""
         session = self._current
-        if session is None:
+        if session is None or self._draft:
             return False
         return self._unsaved or _fingerprint(session.metadata) != self._saved_metadata
 
@@ -157,8 +158,15 @@ class SessionManager:
         working_dir: str | os.PathLike[str] | None = None,
         model: str | None = None,
         tags: list[str] | None = None,
+        *,
+        draft: bool = False,
     ) -> Session:
-        """Start a new session (saving and releasing the current one first) and make it current."""
+        """Start a new session (saving and releasing the current one first) and make it current.
+
+        A ``draft`` is written only when it gets content (a message, a tool run or usage):
+        a chat that is left before anything is said leaves no empty session behind. Until
+        then title, tags, model and metadata changes stay in memory.
+        """
         session = Session(
             title=titles.clean_title(title or ""),
             working_dir=normalize_dir(working_dir if working_dir is not None else _cwd()),
@@ -169,16 +177,35 @@ class SessionManager:
             previous = self._current.id if self._current is not None else None
             try:
                 self.close()
-                before = self.index.folder_state()
-                with self._opening(session.id) as lock:
-                    self.storage.save(session)
-                    self._activate(session, lock)
+                if draft:
+                    self._current, self._draft = session, True
+                    return session
+                self._write_new(session)
             except Exception:
                 self._reopen(previous)
                 raise
-            self._index_quietly(session.id, lambda: self.index.add(session, folder_before=before))
         self._emit("session:start", session)
         return session
+
+    @property
+    def is_draft(self) -> bool:
+        """True while the current session exists in memory only (see ``create``)."""
+        return self._draft
+
+    def _write_new(self, session: Session) -> None:
+        """Write a new session's first snapshot, take its lock and journal, index it."""
+        before = self.index.folder_state()
+        with self._opening(session.id) as lock:
+            self.storage.save(session)
+            self._activate(session, lock)
+        self._index_quietly(session.id, lambda: self.index.add(session, folder_before=before))
+
+    def _materialize(self) -> None:
+        """A draft gets its first content: write it now (it stays a draft if that fails)."""
+        session = self._require_current()
+        self._write_new(session)
+        self._draft = False
+        self._emit("session:start", session)
 
     def resume(self, session_id: str) -> Session:
         """Make ``session_id`` current, taking its writer lock (refused if open elsewhere)."""
@@ -233,9 +260,10 @@ class SessionManager:
         return session
 
     def save(self) -> bool:
-        """Write the current session's snapshot now; False when there is no current session."""
+        """Write the current session's snapshot now; False when there is no current session
+        (or it is a draft with nothing to write)."""
         with self._lock:
-            if self._current is None:
+            if self._current is None or self._draft:
                 return False
             self._compact()
         return True
@@ -245,6 +273,9 @@ class SessionManager:
         with self._lock:
             session = self._current
             if session is None:
+                return
+            if self._draft:  # never written: nothing to save, nothing to announce
+                self._current, self._draft = None, False
                 return
             try:
                 if self.is_dirty:  # nothing new: the snapshot already holds it all
@@ -347,6 +378,7 @@ class SessionManager:
         if self._writer_lock is not None:
             self._writer_lock.release()
         self._current = None
+        self._draft = False
         self._journal = None
         self._writer_lock = None
         self._unsaved = False
@@ -409,13 +441,18 @@ class SessionManager:
         self,
         limit: int | None = None,
         offset: int = 0,
-        sort_by: str = "updated_at",
+        sort_by: str = "active_at",
         descending: bool = True,
         tags: Iterable[str] | None = None,
         search: str | None = None,
         working_dir: str | os.PathLike[str] | None = None,
+        *,
+        under_dir: str | os.PathLike[str] | None = None,
     ) -> list[SessionSummary]:
-        """Summaries from the index, freshly read so other processes' sessions show up."""
+        """Summaries from the index, freshly read so other processes' sessions show up.
+
+        The default order is by activity (the last message), most recent first.
+        """
         self.index.refresh()
         return self.index.list(
             limit=limit,
@@ -425,6 +462,7 @@ class SessionManager:
             tags=tags,
             search=search,
             working_dir=working_dir,
+            under_dir=under_dir,
         )
 
     def search(self, query: str, **filters: Any) -> list[SearchHit]:
@@ -444,8 +482,16 @@ class SessionManager:
     # -- recording ----------------------------------------------------------------------------
 
     def _record(self, op: str, payload: Mapping[str, Any]) -> Session:
-        """Journal one change durably, then apply it to the in-memory session."""
+        """Journal one change durably, then apply it to the in-memory session.
+
+        On a draft, field changes stay in memory and content writes the draft first.
+        """
         session = self._require_current()
+        if self._draft:
+            if op == OP_SET:
+                apply_record(session, make_record(session, op, payload))
+                return session
+            self._materialize()
         assert self._journal is not None
         record = make_record(session, op, payload)
         self._journal.append([record])
@@ -585,7 +631,8 @@ class SessionManager:
     def _set_fields(self, fields: Mapping[str, Any]) -> None:
         """A structural change: journal it and update the index right away."""
         session = self._record(OP_SET, {"fields": dict(fields)})
-        self._index_quietly(session.id, lambda: self.index.update(session, folder_before=None))
+        if not self._draft:
+            self._index_quietly(session.id, lambda: self.index.update(session, folder_before=None))
 
     def _name_after_first_message(self, session: Session) -> None:
         """Title an untitled session from its first user message; the message is already

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from opencode.chat import ChatClient
 
 GOODBYE: Final = "Session saved. Goodbye!"
+GOODBYE_UNSAID: Final = "Nothing was said, so no session was kept. Goodbye!"
 INTERRUPT_HINT: Final = "(To exit, press Ctrl-C again or Ctrl-D, or type /quit)"
 
 
@@ -157,10 +158,11 @@ class Repl:
             reader.close()
             if self._client is not None:
                 self._client.close()
+            unsaid = self.manager.is_draft
             saved = self._close_session()
         if not saved:
             return EXIT_ERROR
-        print(GOODBYE, file=err)
+        print(GOODBYE_UNSAID if unsaid else GOODBYE, file=err)
         return code
 
     def _loop(self, reader: LineReader) -> int:
@@ -188,19 +190,24 @@ class Repl:
             if not line.strip():
                 continue
             if is_slash_command(line):
-                action = handle_slash(line, self._slash_context())
+                context = self._slash_context(reader.interactive)
+                action = handle_slash(line, context)
                 if action is SlashAction.QUIT:
                     return EXIT_OK
                 if action is SlashAction.SWITCHED:
                     self._record_model()
-                continue
+                if action is not SlashAction.SEND or context.message is None:
+                    continue
+                line = context.message
             asked_model = self._turn(line)
             if asked_model and reader.interactive and self.out_is_tty:
                 print("", file=self.out)  # a blank line between an answer and the next prompt
 
-    def _slash_context(self) -> SlashContext:
+    def _slash_context(self, interactive: bool) -> SlashContext:
         model = self.config.model if self.config is not None else None
-        return SlashContext(self.manager, out=self.out, err=self.err, model=model)
+        return SlashContext(
+            self.manager, out=self.out, err=self.err, model=model, interactive=interactive
+        )
 
     def _close_session(self) -> bool:
         try:

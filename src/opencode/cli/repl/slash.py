@@ -34,14 +34,17 @@ Commands:
   /session resume [ID]     switch to a session (id prefix or exact title; default: the latest)
   /session title TEXT      rename the current session
   /session tag NAME...     tag the current session
+  /edit [TEXT]             write a message in $EDITOR (also Ctrl-X Ctrl-E)
   /help                    show this help
   /quit                    save and exit (also /exit, Ctrl-D)
-Anything else is sent to the model. Ctrl-C cancels an answer; Ctrl-C twice exits."""
+Anything else is sent to the model. For several lines, paste them, press Alt-Enter
+(or Esc then Enter) for a newline, or end a line with \\ to continue it.
+Ctrl-C cancels an answer; Ctrl-C twice exits."""
 
 NO_SESSION: Final = "no session is open"
 NO_SESSION_HINT: Final = "start one with '/session new' or switch with '/session resume'"
 
-COMMAND_NAMES: Final = ("/session", "/help", "/quit", "/exit")
+COMMAND_NAMES: Final = ("/session", "/edit", "/help", "/quit", "/exit")
 SESSION_SUBCOMMANDS: Final = ("list", "new", "resume", "title", "tag")
 
 
@@ -50,6 +53,7 @@ class SlashAction(enum.Enum):
 
     CONTINUE = "continue"
     SWITCHED = "switched"  # another session is now current
+    SEND = "send"  # send ``SlashContext.message`` as the user's message
     QUIT = "quit"
 
 
@@ -61,6 +65,8 @@ class SlashContext:
     out: TextIO
     err: TextIO
     model: str | None = None
+    interactive: bool = True
+    message: str | None = None
 
 
 def is_slash_command(line: str) -> bool:
@@ -127,8 +133,9 @@ def _session_new(args: str, ctx: SlashContext) -> SlashAction:
     manager = ctx.manager
     old = manager.current_session
     working_dir = old.working_dir if old is not None and old.working_dir else None
-    # create() saves and releases the current session before making the new one current.
-    session = manager.create(working_dir=working_dir, model=ctx.model)
+    # create() saves and releases the current session; the new one is written once it has
+    # a message, so trying /session new and leaving again leaves nothing behind.
+    session = manager.create(working_dir=working_dir, model=ctx.model, draft=True)
     print(f"New session: {session.id}", file=ctx.out)
     return SlashAction.SWITCHED
 
@@ -174,7 +181,8 @@ def _session_tag(args: str, ctx: SlashContext) -> SlashAction:
     if not args:
         print("Usage: /session tag <name>...", file=ctx.err)
         return SlashAction.CONTINUE
-    print(retag(ctx.manager, _current(ctx).id, args.split()), file=ctx.out)
+    for line in retag(ctx.manager, _current(ctx).id, args.split()):
+        print(line, file=ctx.out)
     return SlashAction.CONTINUE
 
 
@@ -186,8 +194,28 @@ _SESSION_COMMANDS: Final[dict[str, Callable[[str, SlashContext], SlashAction]]] 
     "tag": _session_tag,
 }
 
+
+def _edit(args: str, ctx: SlashContext) -> SlashAction:
+    from opencode.cli.repl.terminal import edit_in_editor
+
+    if not ctx.interactive:
+        print("/edit needs a terminal", file=ctx.err)
+        return SlashAction.CONTINUE
+    try:
+        text = edit_in_editor(args)
+    except (OSError, RuntimeError) as exc:
+        print(f"Cannot edit the message: {printable(str(exc))}", file=ctx.err)
+        return SlashAction.CONTINUE
+    if not text.strip():
+        print("Nothing to send", file=ctx.err)
+        return SlashAction.CONTINUE
+    ctx.message = text
+    return SlashAction.SEND
+
+
 _COMMANDS: Final[dict[str, Callable[[str, SlashContext], SlashAction]]] = {
     "/session": _session,
+    "/edit": _edit,
     "/help": _help,
     "/quit": _quit,
     "/exit": _quit,

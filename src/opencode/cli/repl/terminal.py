@@ -21,6 +21,17 @@ from typing import Any, Final, TextIO
 from opencode.cli.repl.slash import COMMAND_NAMES, SESSION_SUBCOMMANDS
 
 HISTORY_FILE_NAME: Final = "repl_history"
+CONTINUATION_PROMPT: Final = "... "
+_READLINE_BINDINGS: Final = (
+    "tab: complete",
+    # A pasted block is one message; Enter inside a paste does not send it.
+    "set enable-bracketed-paste on",
+    # Alt-Enter / Esc-Enter put a newline in the message instead of sending it.
+    '"\\e\\C-m": "\\C-v\\C-j"',
+    '"\\e\\C-j": "\\C-v\\C-j"',
+    # Ctrl-X Ctrl-E: write the message in $EDITOR (``/edit`` with what is typed so far).
+    '"\\C-x\\C-e": "\\C-a/edit \\C-m"',
+)
 HISTORY_LENGTH: Final = 1000
 
 
@@ -40,22 +51,27 @@ def isatty(stream: TextIO) -> bool:
 
 
 class LineReader:
-    """One line per call: readline on a terminal, plain lines from a pipe or file.
+    """One message per call: readline on a terminal, plain lines from a pipe or file.
 
-    ``read`` returns ``None`` at end of input and lets ``KeyboardInterrupt`` through.
+    On a terminal a message may span lines: a pasted block arrives whole (bracketed paste),
+    Alt-Enter or Esc-Enter inserts a newline, and a line ending in ``\\`` continues on the
+    next one. ``read`` returns ``None`` at end of input and lets ``KeyboardInterrupt``
+    through.
     """
 
     def __init__(self, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> None:
         self.stdin = stdin
+        self.stdout = stdout
         self.stderr = stderr
         self.interactive = isatty(stdin)
-        # input() uses readline only when both ends are the terminal; otherwise it would write
-        # the prompt into redirected stdout, so then the prompt goes to stderr instead.
+        # input() edits lines only when stdin and stdout are both the terminal. When stdout
+        # is piped (``opencode | tee chat.log``) the terminal on stderr stands in for it
+        # while a line is read, so editing and history still work.
         self.line_editing = (
             self.interactive
-            and isatty(stdout)
             and stdin is sys.__stdin__
             and stdout is sys.__stdout__
+            and (isatty(stdout) or isatty(stderr))
         )
         self._readline: Any = None
         if isinstance(stdin, io.TextIOWrapper):
@@ -66,9 +82,23 @@ class LineReader:
             self._readline = _setup_readline()
 
     def read(self, prompt: str) -> str | None:
+        """The next message (lines continued with a trailing backslash joined by newlines)."""
+        line = self._read_line(prompt)
+        if not self.interactive:
+            return line
+        parts: list[str] = []
+        while line is not None and _continues(line):
+            parts.append(line[:-1])
+            line = self._read_line(CONTINUATION_PROMPT)
+        if line is None:
+            return "\n".join(parts) if parts else None
+        return "\n".join([*parts, line])
+
+    def _read_line(self, prompt: str) -> str | None:
         if self.line_editing:
             try:
-                return input(prompt)
+                with _terminal_as_stdout(self.stdout, self.stderr):
+                    return input(prompt)
             except EOFError:
                 return None
         if self.interactive:
@@ -90,6 +120,28 @@ class LineReader:
     def close(self) -> None:
         if self._readline is not None:
             _save_readline_history(self._readline)
+
+
+def _continues(line: str) -> bool:
+    """A line ending in one backslash (``\\\\`` is a literal backslash) continues."""
+    stripped = line.rstrip(" ")
+    return stripped.endswith("\\") and not stripped.endswith("\\\\")
+
+
+@contextlib.contextmanager
+def _terminal_as_stdout(stdout: TextIO, stderr: TextIO) -> Iterator[None]:
+    """While a line is read, put the terminal (stderr) in place of a piped stdout."""
+    if isatty(stdout):
+        yield
+        return
+    stdout.flush()
+    saved = os.dup(stdout.fileno())
+    try:
+        os.dup2(stderr.fileno(), stdout.fileno())
+        yield
+    finally:
+        os.dup2(saved, stdout.fileno())
+        os.close(saved)
 
 
 def _setup_readline() -> Any:
@@ -118,7 +170,8 @@ def _setup_readline() -> Any:
     if "libedit" in (readline.__doc__ or ""):
         readline.parse_and_bind("bind ^I rl_complete")
     else:
-        readline.parse_and_bind("tab: complete")
+        for binding in _READLINE_BINDINGS:
+            readline.parse_and_bind(binding)
     return readline
 
 
@@ -154,3 +207,29 @@ def exit_on_hangup() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def edit_in_editor(initial: str = "") -> str:
+    """Let the user write a message in ``$VISUAL`` / ``$EDITOR`` (default ``vi``); the text
+    saved, without its final newline. The draft file is private and removed afterwards.
+
+    Raises ``OSError`` when the editor cannot be started, ``RuntimeError`` when it fails.
+    """
+    import shlex
+    import subprocess
+    import tempfile
+
+    command = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+    fd, name = tempfile.mkstemp(prefix="opencode-message-", suffix=".md")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(initial)
+        finished = subprocess.run([*command, name], check=False)
+        if finished.returncode != 0:
+            raise RuntimeError(f"the editor exited with status {finished.returncode}")
+        with open(name, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+    return text[:-1] if text.endswith("\n") else text
