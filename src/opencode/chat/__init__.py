@@ -7,12 +7,14 @@ Typical use from a synchronous loop::
 
     config = resolve_chat_config(model, base_url)    # None: no model, journal only
     with ChatClient(config) as client:
+        # Always a valid request: roles alternate, no orphan tool calls, whole turns only.
         history = select_history(messages, DEFAULT_HISTORY_TOKENS)
         with client.stream_chat(history) as stream:  # Ctrl-C inside closes the connection
-            for delta in stream:
-                show(delta)
-        reply = stream.reply                          # text, usage (or None), finish_reason
+            for delta in stream.deltas():             # or `for text in stream`: answer only
+                show(delta.reasoning, delta.text)
+        reply = stream.reply                          # text, reasoning, usage, finish_reason
         # reply.usage_error: the server's counts were impossible and were dropped
+        # reply.cut_off: the model hit its length limit; stream.text: what arrived so far
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ from opencode.chat.history import (
     DEFAULT_HISTORY_TOKENS,
     estimate_tokens,
     select_history,
+    valid_request,
 )
-from opencode.chat.models import ChatMessage, ChatReply, ChatUsage
+from opencode.chat.models import ChatDelta, ChatMessage, ChatReply, ChatUsage
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -54,6 +57,7 @@ __all__ = [
     "ChatConfig",
     "ChatConfigError",
     "ChatConnectionError",
+    "ChatDelta",
     "ChatError",
     "ChatHTTPError",
     "ChatMessage",
@@ -68,4 +72,5 @@ __all__ = [
     "resolve_chat_config",
     "resolve_chat_settings",
     "select_history",
+    "valid_request",
 ]

@@ -6,9 +6,10 @@ nothing until a request is actually made.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
+import math
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from opencode import __version__
 from opencode.chat.config import ChatConfig
@@ -19,20 +20,24 @@ from opencode.chat.errors import (
     ChatResponseError,
     ChatTimeoutError,
 )
-from opencode.chat.models import ChatReply
+from opencode.chat.models import ChatDelta, ChatReply
 from opencode.chat.protocol import (
     DONE_SENTINEL,
     ReplyBuilder,
     build_request_body,
     decode_json,
+    error_event,
     error_message_from_body,
-    iter_sse_data,
+    iter_sse_events,
     one_line,
     parse_completion,
 )
 
 if TYPE_CHECKING:
     import httpx
+
+# An error body is read up to this size: enough for any explanation, not for a flood.
+ERROR_BODY_LIMIT: Final = 64 * 1024
 
 
 class ChatClient:
@@ -144,12 +149,12 @@ class ChatClient:
 
 
 class ChatStream:
-    """One streamed answer: iterate for text deltas, then read ``reply``.
+    """One streamed answer: iterate for text deltas (or ``deltas()``), then read ``reply``.
 
-    ``text`` holds what has arrived so far, so an interrupted answer can still be saved.
-    ``reply`` is ``None`` until the server has finished; it carries ``usage`` only when the
-    server reported it. ``close()`` stops reading and closes the connection; it is safe to call
-    more than once and is what ``with`` does on the way out.
+    ``text`` and ``reasoning`` hold what has arrived so far, so an interrupted answer can
+    still be saved. ``reply`` is ``None`` until the server has finished; it carries ``usage``
+    only when the server reported it. ``close()`` stops reading and closes the connection; it
+    is safe to call more than once and is what ``with`` does on the way out.
     """
 
     def __init__(self, response: httpx.Response, config: ChatConfig) -> None:
@@ -164,7 +169,15 @@ class ChatStream:
         return self
 
     def __next__(self) -> str:
-        return next(self._deltas)
+        """The next piece of answer text (reasoning is skipped: see ``deltas()``)."""
+        while True:
+            delta = next(self._deltas)
+            if delta.text:
+                return delta.text
+
+    def deltas(self) -> Iterator[ChatDelta]:
+        """The answer as it arrives, reasoning included, each piece once."""
+        return self._deltas
 
     def __enter__(self) -> ChatStream:
         return self
@@ -181,6 +194,11 @@ class ChatStream:
     def text(self) -> str:
         """The answer received so far."""
         return self._builder.text
+
+    @property
+    def reasoning(self) -> str:
+        """The model's thinking received so far (empty for most models)."""
+        return self._builder.reasoning
 
     @property
     def reply(self) -> ChatReply | None:
@@ -217,7 +235,7 @@ class ChatStream:
             # Closing an unfinished response closes its connection instead of pooling it.
             self._response.close()
 
-    def _generate(self) -> Generator[str, None, None]:
+    def _generate(self) -> Generator[ChatDelta, None, None]:
         import httpx
 
         try:
@@ -228,20 +246,20 @@ class ChatStream:
                 reply = parse_completion(
                     decode_json(self._response.content, "the reply"), self._config.model
                 )
-                if reply.text:
-                    self._builder.add_chunk(
-                        {"choices": [{"index": 0, "delta": {"content": reply.text}}]}
-                    )
-                    yield reply.text
+                delta = self._builder.add(reply.text, reply.reasoning)
+                if delta.text or delta.reasoning:
+                    yield delta
                 self._reply = reply
                 return
             finished = False
-            for data in iter_sse_data(self._response.iter_lines()):
+            for event, data in iter_sse_events(self._response.iter_lines()):
+                if event == "error":
+                    raise error_event(data)
                 if data.strip() == DONE_SENTINEL:
                     finished = True
                     break
                 delta = self._builder.add_chunk(decode_json(data, "a stream chunk"))
-                if delta:
+                if delta.text or delta.reasoning:
                     yield delta
             # llama.cpp-style servers may end without [DONE] but do send a finish_reason.
             if not finished and self._builder.finish_reason is None:
@@ -262,18 +280,70 @@ def raise_for_status(response: httpx.Response, config: ChatConfig) -> None:
     if response.is_success:
         return
     try:
-        body = response.read()
+        body = _read_capped(response, ERROR_BODY_LIMIT)
     except httpx.RequestError:
         body = b""
     status = response.status_code
     server_message = error_message_from_body(body, response.headers.get("content-type", ""))
     detail = server_message or response.reason_phrase
+    retry_after = retry_after_seconds(response.headers)
     message = f"model server returned HTTP {status}"
     if detail:
         message += f": {detail}"
     if status == 404:
         message += f" (is {config.base_url} the right base URL?)"
-    raise ChatHTTPError(message, status_code=status, server_message=server_message)
+    if retry_after is not None:
+        message += f" (retry after {_seconds(math.ceil(retry_after))})"
+    raise ChatHTTPError(
+        message, status_code=status, server_message=server_message, retry_after=retry_after
+    )
+
+
+def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body: a hostile error page cannot fill the memory."""
+    if response.is_stream_consumed:
+        return response.content[:limit]
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """How long the server asked the client to wait, from ``Retry-After`` (seconds or an
+    HTTP date) or OpenAI's ``retry-after-ms``; ``None`` when it did not say, or said nonsense.
+    """
+    raw = (headers.get("retry-after") or "").strip()
+    if raw:
+        seconds: float | None
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = _seconds_until(raw)
+        return seconds if seconds is not None and 0 <= seconds < math.inf else None
+    raw_ms = (headers.get("retry-after-ms") or "").strip()
+    try:
+        milliseconds = float(raw_ms)
+    except ValueError:
+        return None
+    return milliseconds / 1000 if 0 <= milliseconds < math.inf else None
+
+
+def _seconds_until(http_date: str) -> float | None:
+    from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def _seconds(value: float) -> str:

@@ -44,11 +44,22 @@ class ChatServerError(ChatError):
 
 
 class ChatHTTPError(ChatServerError):
-    """The model server answered with a non-2xx status (bad key, unknown model, overload)."""
+    """The model server answered with a non-2xx status (bad key, unknown model, overload).
 
-    def __init__(self, message: str, *, status_code: int, server_message: str | None) -> None:
+    ``retry_after`` is how many seconds the server asked to wait (429, 503), if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        server_message: str | None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, server_message=server_message)
         self.status_code = status_code
+        self.retry_after = retry_after
 
 
 class ChatResponseError(ChatError):

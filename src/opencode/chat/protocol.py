@@ -12,12 +12,18 @@ from typing import Any, Final
 
 from opencode.chat.config import ChatConfig
 from opencode.chat.errors import ChatResponseError, ChatServerError, ChatUsageError
-from opencode.chat.models import ChatReply, ChatUsage
+from opencode.chat.models import ChatDelta, ChatReply, ChatUsage
 
 DONE_SENTINEL: Final = "[DONE]"
 MAX_TOKEN_COUNT: Final = 2**63 - 1
+# A server's own explanation is shown whole up to this many characters (a validation error
+# listing every bad field can be long); beyond it a flood is cut.
+SERVER_MESSAGE_LIMIT: Final = 2000
 _USAGE_FIELDS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
 _ONE_LINE_LIMIT: Final = 200
+# Servers name the model's thinking differently: DeepSeek, vLLM and llama.cpp say
+# ``reasoning_content``, OpenRouter, Ollama and newer vLLM ``reasoning``.
+_REASONING_FIELDS: Final = ("reasoning_content", "reasoning")
 
 
 def one_line(text: str, limit: int = _ONE_LINE_LIMIT) -> str:
@@ -51,28 +57,39 @@ def build_request_body(
     return body
 
 
-def iter_sse_data(lines: Iterable[str]) -> Iterator[str]:
-    """Yield the ``data`` payload of each server-sent event in ``lines``.
+def iter_sse_events(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Yield ``(event name, data)`` for each server-sent event in ``lines``.
 
     Follows the SSE rules that matter here: an event ends at a blank line, several ``data:``
-    lines join with newlines, ``:`` lines are comments (keep-alives) and other fields
-    (``event:``, ``id:``) are ignored. An event cut off by the end of the stream still counts.
+    lines join with newlines, ``:`` lines are comments (keep-alives), the name defaults to
+    ``message`` and other fields (``id:``, ``retry:``) are ignored. An event cut off by the
+    end of the stream still counts.
     """
     data: list[str] = []
+    event = "message"
     for raw in lines:
         line = raw.rstrip("\r\n")
         if not line:
             if data:
-                yield "\n".join(data)
-                data = []
+                yield event, "\n".join(data)
+            data, event = [], "message"
             continue
         if line.startswith(":"):
             continue
         name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
         if name == "data":
-            data.append(value[1:] if value.startswith(" ") else value)
+            data.append(value)
+        elif name == "event":
+            event = value or "message"
     if data:
-        yield "\n".join(data)
+        yield event, "\n".join(data)
+
+
+def iter_sse_data(lines: Iterable[str]) -> Iterator[str]:
+    """Yield the ``data`` payload of each server-sent event in ``lines``."""
+    for _, data in iter_sse_events(lines):
+        yield data
 
 
 def decode_json(text: str | bytes, what: str) -> Any:
@@ -100,13 +117,13 @@ def error_message_from_payload(payload: Mapping[str, Any]) -> str | None:
     if isinstance(error, Mapping):
         message = error.get("message")
         if isinstance(message, str) and message.strip():
-            return one_line(message)
+            return one_line(message, SERVER_MESSAGE_LIMIT)
     if isinstance(error, str) and error.strip():
-        return one_line(error)
+        return one_line(error, SERVER_MESSAGE_LIMIT)
     for key in ("message", "detail"):
         value = payload.get(key)
         if isinstance(value, str) and value.strip():
-            return one_line(value)
+            return one_line(value, SERVER_MESSAGE_LIMIT)
     return None
 
 
@@ -121,13 +138,32 @@ def error_message_from_body(body: bytes, content_type: str) -> str | None:
     if payload is not None or "html" in content_type.lower():
         return None  # a proxy's HTML error page says nothing a status line does not
     text = body.decode("utf-8", "replace").strip()
-    return one_line(text) if text else None
+    return one_line(text, SERVER_MESSAGE_LIMIT) if text else None
+
+
+def in_band_error(payload: Mapping[str, Any]) -> ChatServerError:
+    """The error a server reported inside a 200 answer (a body or a stream event)."""
+    message = error_message_from_payload(payload) or one_line(
+        json.dumps(payload.get("error", payload), default=str), SERVER_MESSAGE_LIMIT
+    )
+    return ChatServerError(f"model server reported an error: {message}", server_message=message)
+
+
+def error_event(data: str) -> ChatServerError:
+    """An SSE ``event: error``: its data is usually an error object, sometimes plain text."""
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        payload = None
+    if isinstance(payload, Mapping):
+        return in_band_error(payload)
+    text = one_line(data, SERVER_MESSAGE_LIMIT) or "no details"
+    return ChatServerError(f"model server reported an error: {text}", server_message=text)
 
 
 def _raise_if_error(payload: Mapping[str, Any]) -> None:
     if payload.get("error"):
-        message = error_message_from_payload(payload) or one_line(json.dumps(payload["error"]))
-        raise ChatServerError(f"model server reported an error: {message}", server_message=message)
+        raise in_band_error(payload)
 
 
 def parse_usage(value: object) -> ChatUsage | None:
@@ -201,6 +237,7 @@ def parse_completion(payload: object, fallback_model: str) -> ChatReply:
     if not isinstance(message, Mapping):
         raise _malformed("the reply's choice has no message")
     text = _text_or_none(message.get("content"), "the message content") or ""
+    reasoning = _reasoning(message, "the message")
     raw_calls = message.get("tool_calls") or []
     if not isinstance(raw_calls, list) or not all(isinstance(c, Mapping) for c in raw_calls):
         raise _malformed("'tool_calls' is not a list of objects")
@@ -213,7 +250,17 @@ def parse_completion(payload: object, fallback_model: str) -> ChatReply:
         usage=usage,
         tool_calls=tuple(dict(call) for call in raw_calls),
         usage_error=usage_error,
+        reasoning=reasoning,
     )
+
+
+def _reasoning(message: Mapping[str, Any], what: str) -> str:
+    """The model's thinking in a message or delta: the first reasoning field that has text."""
+    for key in _REASONING_FIELDS:
+        value = _text_or_none(message.get(key), f"{what}'s {key}")
+        if value:
+            return value
+    return ""
 
 
 def _usage_or_error(value: object) -> tuple[ChatUsage | None, str | None]:
@@ -229,6 +276,7 @@ class ReplyBuilder:
 
     def __init__(self, fallback_model: str) -> None:
         self._parts: list[str] = []
+        self._reasoning: list[str] = []
         self._model = fallback_model
         self.finish_reason: str | None = None
         self.usage: ChatUsage | None = None
@@ -240,8 +288,13 @@ class ReplyBuilder:
         """Everything received so far (the partial answer if the stream is cut short)."""
         return "".join(self._parts)
 
-    def add_chunk(self, chunk: object) -> str:
-        """Take one chunk; return its text delta ("" for role-only, usage or tool chunks)."""
+    @property
+    def reasoning(self) -> str:
+        """The model's thinking received so far."""
+        return "".join(self._reasoning)
+
+    def add_chunk(self, chunk: object) -> ChatDelta:
+        """Take one chunk; return its text and reasoning (empty for role, usage or tools)."""
         if not isinstance(chunk, Mapping):
             raise _malformed("a stream chunk is not a JSON object")
         _raise_if_error(chunk)
@@ -256,20 +309,27 @@ class ReplyBuilder:
                 self.usage, self.usage_error = usage, error
         choice = _first_choice(chunk)
         if choice is None:
-            return ""
+            return ChatDelta()
         finish = _text_or_none(choice.get("finish_reason"), "finish_reason")
         if finish:
             self.finish_reason = finish
         delta = choice.get("delta")
         if delta is None:
-            return ""
+            return ChatDelta()
         if not isinstance(delta, Mapping):
             raise _malformed("a stream chunk's delta is not an object")
         self._add_tool_calls(delta.get("tool_calls"))
         text = _text_or_none(delta.get("content"), "a stream chunk's content") or ""
+        reasoning = _reasoning(delta, "a stream chunk")
+        return self.add(text, reasoning)
+
+    def add(self, text: str, reasoning: str = "") -> ChatDelta:
+        """Append answer text and reasoning that arrived some other way (a whole reply)."""
         if text:
             self._parts.append(text)
-        return text
+        if reasoning:
+            self._reasoning.append(reasoning)
+        return ChatDelta(text, reasoning)
 
     def _add_tool_calls(self, deltas: object) -> None:
         if deltas is None:
@@ -303,4 +363,5 @@ class ReplyBuilder:
             usage=self.usage,
             tool_calls=tuple(self._tool_calls[index] for index in sorted(self._tool_calls)),
             usage_error=self.usage_error,
+            reasoning=self.reasoning,
         )

@@ -16,6 +16,7 @@ import typer
 
 from opencode import __version__
 from opencode.cli import session
+from opencode.cli.argv import ROOT_BY_NAME
 from opencode.cli.console import setup_logging
 from opencode.cli.datadir import use_data_dir
 from opencode.cli.groups import ReportingGroup
@@ -28,6 +29,15 @@ _COMPLETION_PARAMS: Final = frozenset({"install_completion", "show_completion"})
 
 class OpencodeGroup(ReportingGroup):
     """The root group: maps library errors to exit codes and loads some sub-apps lazily."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
+        """Without the --install-completion and --show-completion Typer appends (the ones it
+        does not expose): ``root`` declares ours, which take the shell's name."""
+        return [
+            param
+            for param in super().get_params(ctx)
+            if param.expose_value or param.name not in _COMPLETION_PARAMS
+        ]
 
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         names = list(super().list_commands(ctx))
@@ -62,10 +72,19 @@ app = typer.Typer(
         "Run without a command to start a new session in the current folder."
     ),
     context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=True,
+    add_completion=True,  # registers Typer's completion; its options give way to ours
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(session.app, name="session")
+
+
+def root_option(name: str, **typer_only: Any) -> Any:
+    """``typer.Option`` for the root option ``name`` as ``opencode.cli.argv`` declares it
+    (names, metavar, help); ``typer_only`` adds what only the app needs (callbacks, types)."""
+    row = ROOT_BY_NAME[name]
+    return typer.Option(
+        *row.names, metavar=row.metavar, help=row.help, show_default=False, **typer_only
+    )
 
 
 def _print_version(value: bool) -> None:
@@ -80,62 +99,75 @@ def _check_data_dir(value: str | None) -> str | None:
     return value
 
 
+def _complete_shell_name(incomplete: str) -> list[str]:
+    from opencode.cli.completion_scripts import SHELLS
+
+    return [shell for shell in SHELLS if shell.startswith(incomplete)]
+
+
+def _named_shell(value: str) -> str:
+    from opencode.cli.completion_scripts import pick_shell
+
+    try:
+        return pick_shell(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _install_completion(ctx: typer.Context, value: str | None) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    from opencode.cli.completion_scripts import install
+
+    for line in install(_named_shell(value)):
+        typer.echo(line, err=True)
+    raise typer.Exit()
+
+
+def _show_completion(ctx: typer.Context, value: str | None) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    from opencode.cli.completion_scripts import completion_script
+
+    typer.echo(completion_script(_named_shell(value)), nl=False)
+    raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
     resume: Annotated[
-        str | None,
-        typer.Option(
-            "--resume",
-            "-r",
-            metavar="[ID]",
-            help="Resume a session (id, id prefix or title; the latest without ID) and chat.",
-            autocompletion=complete_session_id,
-            show_default=False,
-        ),
+        str | None, root_option("--resume", autocompletion=complete_session_id)
     ] = None,
-    continue_latest: Annotated[
-        bool,
-        typer.Option("--continue", "-c", help="Resume the latest session started in this folder."),
-    ] = False,
-    list_sessions: Annotated[
-        bool, typer.Option("--list-sessions", help="List the most recent sessions.")
-    ] = False,
+    continue_latest: Annotated[bool, root_option("--continue")] = False,
+    list_sessions: Annotated[bool, root_option("--list-sessions")] = False,
     data_dir: Annotated[
         str | None,
-        typer.Option(
-            "--data-dir",
-            envvar="OPENCODE_DATA_DIR",
-            metavar="PATH",
-            callback=_check_data_dir,
-            help="Data folder (sessions live in its 'sessions' folder).",
-            show_default=False,
+        root_option("--data-dir", envvar="OPENCODE_DATA_DIR", callback=_check_data_dir),
+    ] = None,
+    model: Annotated[str | None, root_option("--model")] = None,
+    base_url: Annotated[str | None, root_option("--base-url")] = None,
+    history_tokens: Annotated[int | None, root_option("--history-tokens", min=1)] = None,
+    install_completion: Annotated[
+        str | None,
+        root_option(
+            "--install-completion",
+            callback=_install_completion,
+            is_eager=True,
+            autocompletion=_complete_shell_name,
         ),
     ] = None,
-    model: Annotated[
+    show_completion: Annotated[
         str | None,
-        typer.Option(
-            "--model", help="Model to chat with (recorded in new sessions).", show_default=False
-        ),
-    ] = None,
-    base_url: Annotated[
-        str | None,
-        typer.Option("--base-url", help="OpenAI-compatible API base URL.", show_default=False),
-    ] = None,
-    history_tokens: Annotated[
-        int | None,
-        typer.Option(
-            "--history-tokens",
-            min=1,
-            help="Token budget for the history sent to the model (default: 8000).",
-            show_default=False,
+        root_option(
+            "--show-completion",
+            callback=_show_completion,
+            is_eager=True,
+            autocompletion=_complete_shell_name,
         ),
     ] = None,
     version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version."
-        ),
+        bool, root_option("--version", callback=_print_version, is_eager=True)
     ] = False,
 ) -> None:
     """Start a new session, resume one, or list them."""

@@ -1,12 +1,13 @@
 """TAB completion of session ids, answered from the index database alone.
 
-The shell scripts in ``completions/`` are the ones Typer generates; at TAB time they run
-``opencode`` with ``_OPENCODE_COMPLETE=complete_<shell>``. When the word being completed is a
-session id, ``complete_from_environment`` answers straight from the index database (no
-Typer, no Rich, no session files) in the exact format Typer's scripts parse; anything
-else falls through to Typer's own completion. ``session_id_completions`` is the same answer
-for Typer's ``autocompletion=`` hook, used when Typer does the completing.
+The shell scripts in ``completions/`` (``completion_scripts.py`` writes them) run
+``opencode`` at TAB time with ``_OPENCODE_COMPLETE=complete_<shell>``. When the word being
+completed is a session id, ``complete_from_environment`` answers straight from the index
+database (no Typer, no Rich, no session files); anything else falls through to Typer's own
+completion, whose output formats the scripts also read. ``session_id_completions`` is the
+same answer for Typer's ``autocompletion=`` hook, used when Typer does the completing.
 
+Which words are session ids comes from the tables in ``opencode.cli.argv``.
 Keep this module's imports to the standard library: it is the whole TAB path.
 """
 
@@ -16,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from opencode.cli.argv import DATA_DIR, ID_COMMANDS, SESSION_GROUP, SESSION_ID, read_root
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from typing import Final
@@ -23,23 +26,7 @@ if TYPE_CHECKING:
 COMPLETE_VAR: Final = "_OPENCODE_COMPLETE"
 APP_NAME: Final = "opencode"
 DATA_DIR_ENV: Final = "OPENCODE_DATA_DIR"
-DATA_DIR_OPTION: Final = "--data-dir"
-RESUME_OPTIONS: Final = frozenset({"--resume", "-r"})
-# Root options that take a value (the value is never a subcommand name).
-ROOT_VALUE_OPTIONS: Final = frozenset({"--data-dir", "--model", "--base-url", "--history-tokens"})
-# ``opencode session <command> ID ...``: the options of each command that take a value
-# (a test compares them with the Typer app).
-ID_COMMANDS: Final[dict[str, frozenset[str]]] = {
-    "show": frozenset(),
-    "resume": frozenset(),
-    "title": frozenset(),
-    "tag": frozenset(),
-    "delete": frozenset(),
-    "export": frozenset({"--format", "-f", "--output", "-o"}),
-    "recover": frozenset(),
-}
-# Commands whose every positional argument is an id (the others take one id, then text).
-MULTI_ID_COMMANDS: Final = frozenset({"delete"})
+SHELLS: Final = ("bash", "zsh", "fish")
 UNTITLED: Final = "(untitled)"
 # A shell shows this many candidates at most; more is noise (and time).
 MAX_COMPLETIONS: Final = 200
@@ -125,122 +112,169 @@ def split_arg_string(text: str) -> list[str]:
     return words
 
 
-def completion_args(shell: str) -> tuple[list[str], str] | None:
-    """``(words before the cursor, word being completed)`` from the shell's environment."""
+def glue_equals(words: list[str]) -> list[str]:
+    """Undo bash's split at ``=`` (it is in COMP_WORDBREAKS): ``--opt``, ``=``, ``v`` is
+    ``--opt=v``, and ``--opt``, ``=`` is ``--opt=``."""
+    glued: list[str] = []
+    after_equals = False
+    for word in words:
+        if after_equals:
+            glued[-1] += word
+            after_equals = False
+        elif word == "=" and glued and glued[-1].startswith("-") and "=" not in glued[-1]:
+            glued[-1] += word
+            after_equals = True
+        else:
+            glued.append(word)
+    return glued
+
+
+class Cursor:
+    """Where TAB was pressed: the words before it (program name left out) and the word being
+    completed, with bash's splits at ``=`` undone. ``split_at_equals``: bash split the word
+    being completed (then it replaces only the text after the ``=``, so answers leave out
+    the ``--opt=`` part); ``glued``: some word was put back together."""
+
+    __slots__ = ("args", "glued", "incomplete", "split_at_equals")
+
+    def __init__(
+        self,
+        args: list[str],
+        incomplete: str,
+        *,
+        split_at_equals: bool = False,
+        glued: bool = False,
+    ) -> None:
+        self.args = args
+        self.incomplete = incomplete
+        self.split_at_equals = split_at_equals
+        self.glued = glued
+
+
+def _bash_cursor() -> Cursor | None:
+    try:
+        words = split_arg_string(os.environ["COMP_WORDS"])
+        cword = int(os.environ["COMP_CWORD"])
+    except (KeyError, ValueError):
+        return None
+    if cword < 1:
+        return None  # the command name itself
+    typed = [*words[1:cword], words[cword] if cword < len(words) else ""]
+    glued = glue_equals(typed)
+    split = glued[-1] != typed[-1]
+    return Cursor(glued[:-1], glued[-1], split_at_equals=split, glued=glued != typed)
+
+
+def shell_cursor(shell: str) -> Cursor | None:
+    """The cursor, from the environment the completion scripts set."""
     if shell == "bash":
-        try:
-            words = split_arg_string(os.environ["COMP_WORDS"])
-            cword = int(os.environ["COMP_CWORD"])
-        except (KeyError, ValueError):
-            return None
-        incomplete = words[cword] if 0 <= cword < len(words) else ""
-        return words[1:cword], incomplete
-    if shell in ("zsh", "fish"):
-        line = os.environ.get("_TYPER_COMPLETE_ARGS", "")
-        args = split_arg_string(line)[1:]
-        if args and not line.endswith(" "):
-            return args[:-1], args[-1]
-        return args, ""
-    return None
+        return _bash_cursor()
+    line = os.environ.get("_TYPER_COMPLETE_ARGS", "")
+    args = split_arg_string(line)[1:]
+    if args and not line.endswith(" "):
+        return Cursor(args[:-1], args[-1])
+    return Cursor(args, "")
 
 
-def _data_dir_from(args: list[str]) -> str | None:
-    """The ``--data-dir`` given on the command line being completed, if any."""
-    found = None
-    for i, arg in enumerate(args):
-        if arg == DATA_DIR_OPTION and i + 1 < len(args):
-            found = args[i + 1]
-        elif arg.startswith(DATA_DIR_OPTION + "="):
-            found = arg.partition("=")[2]
-    return found
+def _hand_glued_words_to_typer(cursor: Cursor) -> None:
+    """Let Typer's bash completion see ``--opt=value`` as one word too (``--sort=t``)."""
+    import shlex
+
+    words = [APP_NAME, *cursor.args, cursor.incomplete]
+    os.environ["COMP_WORDS"] = " ".join(shlex.quote(word) for word in words)
+    os.environ["COMP_CWORD"] = str(len(words) - 1)
 
 
 def completes_session_id(args: list[str], incomplete: str) -> bool:
     """True when ``incomplete`` is the value of ``--resume`` or an ID argument of a command."""
     if incomplete.startswith("-") or "--" in args:
         return False
-    count = len(args)
-    i = 0
-    while i < count:
-        arg = args[i]
-        if arg in RESUME_OPTIONS:
-            if i + 1 == count:
-                return True
-            i += 1 if args[i + 1].startswith("-") else 2
-        elif arg in ROOT_VALUE_OPTIONS:
-            if i + 1 == count:
-                return False
-            i += 2
-        elif arg.startswith("-"):
-            i += 1
-        else:
-            break
-    if i + 1 >= count or args[i] != "session" or args[i + 1] not in ID_COMMANDS:
+    root = read_root(args)
+    if root.awaiting is not None:
+        return root.awaiting.completes == SESSION_ID
+    return _command_takes_id(args[root.end :])
+
+
+def _command_takes_id(words: list[str]) -> bool:
+    """``session <command> ...``: is the next positional word a session id?"""
+    if len(words) < 2 or words[0] != SESSION_GROUP or words[1] not in ID_COMMANDS:
         return False
-    command = args[i + 1]
-    value_options = ID_COMMANDS[command]
+    command = ID_COMMANDS[words[1]]
     positionals = 0
-    j = i + 2
-    while j < count:
-        arg = args[j]
-        if arg in value_options:
-            if j + 1 == count:
-                return False
+    j = 2
+    while j < len(words):
+        if words[j] in command.value_options:
+            if j + 1 == len(words):
+                return False  # the cursor is at that option's value
             j += 2
             continue
-        if not arg.startswith("-"):
-            positionals += 1
+        positionals += not words[j].startswith("-")
         j += 1
-    return positionals == 0 or command in MULTI_ID_COMMANDS
+    return positionals == 0 or command.many
 
 
-# -- what the shell scripts parse (mirrors typer's _completion_classes) -----------------------
+# -- what the shell scripts read --------------------------------------------------------------
 
 
-def _zsh_escape(text: str) -> str:
+def _zsh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _zsh_answer(items: list[tuple[str, str]], after_equals: bool) -> str:
+    """Code the zsh script evaluates: the ids in recency order (``-V``: unsorted), titles
+    as descriptions. One line, so older scripts' unquoted ``eval $(...)`` reads it too."""
+    if not items:
+        return "_files"
+    pairs = " ".join(_zsh_quote(value.replace(":", "\\:") + ":" + title) for value, title in items)
+    skip = "compset -P '*='; " if after_equals else ""
     return (
-        text.replace('"', '""')
-        .replace("'", "''")
-        .replace("$", "\\$")
-        .replace("`", "\\`")
-        .replace(":", r"\\:")
+        f"local -a _opencode_ids; _opencode_ids=({pairs}); "
+        f"{skip}_describe -V -t session-ids 'session id' _opencode_ids"
     )
 
 
-def format_completions(shell: str, items: list[tuple[str, str]]) -> str:
-    """The text Typer's ``complete_<shell>`` would print for these items."""
+def format_completions(shell: str, items: list[tuple[str, str]], prefix: str = "") -> str:
+    """What the ``shell`` script reads: bash a value per line, fish ``value<TAB>title``
+    lines, zsh code to evaluate. ``prefix`` (``--resume=``) is the part of the word before
+    the value: bash and fish answers carry it (the shell replaces the whole word); zsh skips
+    it itself."""
     if shell == "bash":
-        return "\n".join(value for value, _ in items)
+        return "\n".join(prefix + value for value, _ in items)
     if shell == "zsh":
-        if not items:
-            return "_files"
-        lines = "\n".join(f'"{_zsh_escape(v)}":"{_zsh_escape(h)}"' for v, h in items)
-        return f"_arguments '*: :(({lines}))'"
-    return "\n".join(f"{value}\t{help_text}" for value, help_text in items)
+        return _zsh_answer(items, bool(prefix))
+    return "\n".join(f"{prefix}{value}\t{title}" for value, title in items)
 
 
 def complete_from_environment() -> bool:
-    """Answer a TAB press for a session id, printing what the shell expects; False to defer.
+    """Answer a TAB press for a session id, or print a completion script; False to defer.
 
     Returns False (and prints nothing) when the word is not a session id, so Typer can
     complete commands, options and everything else.
     """
-    instruction = os.environ.get(COMPLETE_VAR, "")
-    action, _, shell = instruction.partition("_")
-    if action != "complete" or shell not in ("bash", "zsh", "fish"):
+    action, _, shell = os.environ.get(COMPLETE_VAR, "").partition("_")
+    if shell not in SHELLS:
         return False
-    where = completion_args(shell)
-    if where is None:
+    if action == "source":
+        from opencode.cli.completion_scripts import completion_script
+
+        sys.stdout.write(completion_script(shell))
+        return True
+    cursor = shell_cursor(shell) if action == "complete" else None
+    if cursor is None:
         return False
-    args, incomplete = where
+    args, incomplete, prefix = cursor.args, cursor.incomplete, ""
     if incomplete.startswith("-") and "=" in incomplete:
         name, _, incomplete = incomplete.partition("=")  # Click completes --opt=value this way
-        args = [*args, name]
+        args, prefix = [*args, name], f"{name}="
     if not completes_session_id(args, incomplete):
+        if cursor.glued:
+            _hand_glued_words_to_typer(cursor)
         return False
-    items = session_id_completions(incomplete, _data_dir_from(args))
+    items = session_id_completions(incomplete, read_root(args).value_of(DATA_DIR))
     if shell == "fish" and os.environ.get("_TYPER_COMPLETE_FISH_ACTION") == "is-args":
-        raise SystemExit(0 if items else 1)
-    sys.stdout.write(format_completions(shell, items) + "\n")
+        raise SystemExit(0 if items else 1)  # scripts Typer wrote ask twice; ours ask once
+    if cursor.split_at_equals:
+        prefix = ""  # bash replaces only what follows the "="
+    sys.stdout.write(format_completions(shell, items, prefix) + "\n")
     sys.stdout.flush()
     return True

@@ -2,12 +2,15 @@
 
 Three things happen here, before Typer is imported:
 
-* TAB completion of a session id is answered from ``index.json``
-  (``opencode.cli.completion``); other completions go to Typer.
-* ``--resume`` / ``-r`` without a value is rewritten to ``--resume=`` (the "latest session"
-  form the app understands), since Typer has no optional-value options.
+* TAB completion of a session id is answered from the index database, and the completion
+  scripts are printed (``opencode.cli.completion``); other completions go to Typer.
+* A root option whose value is optional (``--resume``/``-r``) given without one is rewritten
+  to ``--resume=`` (the "latest session" form the app understands), since Typer has no
+  optional-value options.
 * ``opencode --list-sessions`` (optionally with ``--data-dir``) is served without building
   the Typer app: it is the listing people run most and it must start fast.
+
+Which options exist and which take values is read from ``opencode.cli.argv``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-from opencode.cli.completion import RESUME_OPTIONS, ROOT_VALUE_OPTIONS
+from opencode.cli.argv import DATA_DIR, LIST_SESSIONS, OPTIONAL, read_root
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -23,56 +26,39 @@ if TYPE_CHECKING:
     from typing import Final
 
 PROG_NAME: Final = "opencode"
-RESUME_LATEST: Final = "--resume="
-LIST_SESSIONS: Final = "--list-sessions"
-DATA_DIR_OPTION: Final = "--data-dir"
+COMPLETE_VAR: Final = "_OPENCODE_COMPLETE"
+# Root options the fast listing serves; anything else needs the app.
+FAST_LISTING_OPTIONS: Final = frozenset({LIST_SESSIONS.name, DATA_DIR.name})
 
 
 def normalize_argv(argv: Sequence[str]) -> list[str]:
-    """Rewrite a bare ``--resume``/``-r`` among the root options to ``--resume=``.
+    """Rewrite a bare optional-value root option (``--resume``, ``-r``) to ``--resume=``.
 
-    ``--resume`` is bare when it ends the command line or the next word is an option
-    (session ids never start with ``-``). Only the root options are looked at: everything
-    from the first subcommand (or ``--``) on is left alone.
+    It is bare when it ends the command line or the next word is an option (its values
+    never start with ``-``). Only the root options are looked at: everything from the first
+    subcommand (or ``--``) on is left alone.
     """
     args = list(argv)
+    root = read_root(args)
     out: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg in RESUME_OPTIONS:
-            following = args[i + 1] if i + 1 < len(args) else None
-            if following is None or following.startswith("-"):
-                out.append(RESUME_LATEST)
-                i += 1
-            else:
-                out += [arg, following]
-                i += 2
-        elif arg in ROOT_VALUE_OPTIONS:
-            out += args[i : i + 2]
-            i += 2
-        elif arg.startswith("-") and arg != "--":
-            out.append(arg)
-            i += 1
+    for given in root.given:
+        option = given.option
+        if option is not None and option.takes == OPTIONAL and given.value is None:
+            out.append(f"{option.name}=")
         else:
-            out += args[i:]
-            break
-    return out
+            out += given.words
+    return out + args[root.end :]
 
 
 def fast_listing_data_dir(argv: Sequence[str]) -> tuple[bool, str | None]:
     """``(True, data dir or None)`` when argv is just ``--list-sessions [--data-dir D]``."""
-    rest = list(argv)
-    if LIST_SESSIONS not in rest:
+    root = read_root(argv)
+    names = root.names()
+    if root.end != len(argv) or LIST_SESSIONS.name not in names:
         return False, None
-    rest.remove(LIST_SESSIONS)
-    data_dir = None
-    if len(rest) == 2 and rest[0] == DATA_DIR_OPTION:
-        data_dir = rest[1]
-    elif len(rest) == 1 and rest[0].startswith(DATA_DIR_OPTION + "="):
-        data_dir = rest[0].partition("=")[2]
-    elif rest:
+    if not names <= FAST_LISTING_OPTIONS or root.awaiting is not None:
         return False, None
+    data_dir = root.value_of(DATA_DIR)
     if data_dir is not None and (not data_dir or data_dir.startswith("-")):
         return False, None  # let Typer report the usage error
     return True, data_dir
@@ -106,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the ``opencode`` command line."""
     _tolerate_any_encoding()
     args = list(sys.argv[1:] if argv is None else argv)
-    if os.environ.get("_OPENCODE_COMPLETE"):
+    if os.environ.get(COMPLETE_VAR):
         from opencode.cli.completion import complete_from_environment
 
         if complete_from_environment():

@@ -59,6 +59,14 @@ class SessionLockedError(SessionStorageError):
         self.pid = pid
 
 
+class SessionExistsError(SessionStorageError):
+    """A session with that id is already here (restoring or importing under a taken id)."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"a session with id {session_id} already exists")
+        self.session_id = session_id
+
+
 class SessionNotDamagedError(SessionStorageError):
     """A recovery was asked for a session that still loads: its backup is older."""
 

@@ -456,14 +456,17 @@ class SessionIndex:
         working_dir: str | os.PathLike[str] | None = None,
         *,
         under_dir: str | os.PathLike[str] | None = None,
+        archived: bool | None = False,
     ) -> builtins.list[SessionSummary]:
         """Filtered, sorted, paginated summaries.
 
         ``tags``: a session must carry all of them (any case); ``search``: case-insensitive
         substring of the title; ``working_dir``: the folder the session was started in;
-        ``under_dir``: that folder or any folder below it (a project).
+        ``under_dir``: that folder or any folder below it (a project); ``archived``: False
+        leaves archived sessions out, True lists only them, None lists both. In the default
+        order (most recently active first) pinned sessions come first.
         """
-        where, args = _filters(tags, search, working_dir, under_dir)
+        where, args = _filters(tags, search, working_dir, under_dir, archived)
         order = _order(sort_by, descending)
         if limit is not None and limit < 0:
             raise ValueError("limit must not be negative")
@@ -480,9 +483,10 @@ class SessionIndex:
         working_dir: str | os.PathLike[str] | None = None,
         *,
         under_dir: str | os.PathLike[str] | None = None,
+        archived: bool | None = False,
     ) -> int:
         """How many sessions ``list`` with these filters would return without a limit."""
-        where, args = _filters(tags, search, working_dir, under_dir)
+        where, args = _filters(tags, search, working_dir, under_dir, archived)
         rows = self._query(f"SELECT count(*) FROM sessions{where}", args)
         return int(rows[0][0]) if rows else 0
 
@@ -762,8 +766,11 @@ def _filters(
     search: str | None,
     working_dir: str | os.PathLike[str] | None,
     under_dir: str | os.PathLike[str] | None,
+    archived: bool | None,
 ) -> tuple[str, builtins.list[Any]]:
     clauses, args = filter_clauses(tags, search, working_dir, under_dir)
+    if archived is not None:
+        clauses.append("archived_at IS NOT NULL" if archived else "archived_at IS NULL")
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
@@ -803,9 +810,10 @@ def sort_field(sort_by: str) -> str:
 
 
 def _order(sort_by: str, descending: bool) -> str:
-    column = SORT_COLUMNS[sort_field(sort_by)]
+    field = sort_field(sort_by)
     direction = "DESC" if descending else "ASC"
-    return f"{column} {direction}, id {direction}"
+    pinned = "pinned DESC, " if field == "active_at" and descending else ""
+    return f"{pinned}{SORT_COLUMNS[field]} {direction}, id {direction}"
 
 
 def check_sort_field(sort_by: str) -> None:

@@ -162,7 +162,7 @@ class SessionJournal:
             self.size = os.fstat(self._fd).st_size
             self._cut_torn_tail()
         except OSError as exc:
-            self.close()
+            self._drop_fd()  # never close(): it would remove a journal it failed to read
             raise storage_error(f"cannot open journal {self.path}", exc) from exc
 
     def _cut_torn_tail(self) -> None:
@@ -212,12 +212,17 @@ class SessionJournal:
             raise storage_error(f"cannot empty journal {self.path}", exc) from exc
         self.size = 0
 
-    def close(self) -> None:
-        """Close the file; an empty journal is removed so closed sessions are one file each."""
+    def _drop_fd(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
+
+    def close(self) -> None:
+        """Close the file; an empty journal is removed so closed sessions are one file each."""
+        if self._fd is None:
+            return
+        self._drop_fd()
         if self.size == 0:
             with contextlib.suppress(OSError):
                 fsutil.unlink_if_present(self.path)

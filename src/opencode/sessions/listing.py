@@ -31,11 +31,13 @@ class ListingQuery:
     search: str | None = None
     working_dir: str | os.PathLike[str] | None = None
     under_dir: str | os.PathLike[str] | None = None
+    # False: leave archived sessions out; True: only them; None: both.
+    archived: bool | None = False
 
     @property
     def filtered(self) -> bool:
         """True when some sessions are left out on purpose (not just by paging)."""
-        return bool(self.tags or self.search or self.working_dir or self.under_dir)
+        return bool(self.tags or self.search or self.working_dir or self.under_dir or self.archived)
 
     @property
     def by_recency(self) -> bool:
@@ -81,6 +83,7 @@ def list_page(index: SessionIndex, query: ListingQuery) -> ListingPage:
         "search": query.search,
         "working_dir": query.working_dir,
         "under_dir": query.under_dir,
+        "archived": query.archived,
     }
     rows = index.list(
         limit=query.limit or None,

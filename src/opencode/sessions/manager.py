@@ -49,6 +49,7 @@ from opencode.sessions.models import (
     check_token_counts,
 )
 from opencode.sessions.storage import SessionStorage
+from opencode.sessions.validate import check_nesting_on_write, format_timestamp, utc_now
 
 if TYPE_CHECKING:
     from opencode.sessions.search import SearchHit
@@ -196,9 +197,21 @@ class SessionManager:
         """Write a new session's first snapshot, take its lock and journal, index it."""
         before = self.index.folder_state()
         with self._opening(session.id) as lock:
-            self.storage.save(session)
-            self._activate(session, lock)
+            try:
+                self.storage.save(session)
+                self._activate(session, lock)
+            except BaseException:
+                self._discard_unopened(session.id)
+                raise
         self._index_quietly(session.id, lambda: self.index.add(session, folder_before=before))
+
+    def _discard_unopened(self, session_id: str) -> None:
+        """A new session whose journal could not be opened is removed again, so the error the
+        caller sees is the whole story (a retry makes one session, not two)."""
+        try:
+            self.storage.delete(session_id)
+        except SessionStorageError as exc:
+            logger.warning("could not remove the half-created session %s: %s", session_id, exc)
 
     def _materialize(self) -> None:
         """A draft gets its first content: write it now (it stays a draft if that fails)."""
@@ -528,10 +541,12 @@ class SessionManager:
         tool_calls: list[dict[str, Any]] | None = None,
         tool_call_id: str | None = None,
         name: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> SessionMessage:
         """Append a message to the current session; on disk before this returns.
 
-        The first user message names an untitled session.
+        The first user message names an untitled session. ``metadata`` is kept with the
+        message and never sent to a model.
         """
         if not isinstance(role, str) or not role:
             raise ValueError("role must be a non-empty string")
@@ -543,6 +558,7 @@ class SessionManager:
             tool_calls=tool_calls,
             tool_call_id=tool_call_id,
             name=name,
+            metadata=metadata,
         )
         with self._lock:
             session = self._record(OP_MESSAGE, {"message": message.to_dict()})
@@ -649,37 +665,111 @@ class SessionManager:
         title: str | None = None,
         add_tags: Iterable[str] = (),
         remove_tags: Iterable[str] = (),
+        metadata: Mapping[str, Any] | None = None,
     ) -> Session:
-        """Retitle or retag any session, current or not, under its writer lock."""
+        """Retitle, retag or change metadata of any session, current or not.
+
+        ``metadata`` maps keys to new values (None removes the key). A session that is not
+        current gets one journal record under its writer lock (waiting briefly for another
+        short writer, refused when another process holds it open): a long session is not
+        rewritten for a new tag.
+        """
         new_title = None if title is None else titles.clean_title(title)
         adding = titles.clean_tags(list(add_tags))
         removing = set(remove_tags)
+        if metadata is not None:
+            check_nesting_on_write(dict(metadata), "metadata")
         with self._lock:
             current = self._current
             if current is not None and current.id == session_id:
-                tags = [t for t in current.tags if t not in removing]
-                tags += [t for t in adding if t not in tags]
-                fields: dict[str, Any] = {"tags": tags}
-                if new_title is not None:
-                    fields["title"] = new_title
-                self._set_fields(fields)
+                fields = _changed_fields(current, new_title, adding, removing, metadata)
+                if fields:
+                    self._set_fields(fields)
                 return current
             validate_session_id(session_id)
             if not self.storage.exists(session_id):
                 raise SessionNotFoundError(session_id)
             with self.storage.writer_lock(session_id, "short"):
                 session = self.storage.load(session_id)
-                if new_title is not None:
-                    session.title = new_title
-                session.tags = [t for t in session.tags if t not in removing]
-                session.tags += [t for t in adding if t not in session.tags]
-                session.touch()
-                before = self.index.folder_state()
-                self.storage.save(session)
-                self._index_quietly(
-                    session.id, lambda: self.index.update(session, folder_before=before)
-                )
+                fields = _changed_fields(session, new_title, adding, removing, metadata)
+                if fields:
+                    self._append_to_closed(session, OP_SET, {"fields": fields})
             return session
+
+    def fork(
+        self,
+        session_id: str,
+        *,
+        at: int | None = None,
+        before_message: str | None = None,
+        title: str | None = None,
+    ) -> Session:
+        """A new session with a copy of ``session_id``'s messages up to a point (all of them,
+        the first ``at``, or those before ``before_message``); the original is untouched.
+
+        The fork is written and indexed but not made current; ``resume`` it to continue.
+        """
+        from opencode.sessions import forks
+
+        new_title = None if title is None else titles.clean_title(title)
+        with self._lock:
+            source = self._source(session_id)
+            keep = forks.cut_point(source, at=at, before_message=before_message)
+            return self._write_fork(forks.fork_of(source, keep, title=new_title))
+
+    def rewind(self, turns: int = 1) -> Session:
+        """Go back ``turns`` user turns in the current session: fork it just before that
+        user message and switch to the fork. The current session keeps the full history."""
+        from opencode.sessions import forks
+
+        with self._lock:
+            source = self._require_current()
+            keep = forks.rewind_point(source, turns)
+            fork = self._write_fork(forks.fork_of(source, keep, title=source.title or None))
+            return self.resume(fork.id)
+
+    def _source(self, session_id: str) -> Session:
+        current = self._current
+        if current is not None and current.id == session_id:
+            return current
+        validate_session_id(session_id)
+        return self.storage.load(session_id)
+
+    def _write_fork(self, fork: Session) -> Session:
+        before = self.index.folder_state()
+        self.storage.save(fork)
+        self._index_quietly(fork.id, lambda: self.index.add(fork, folder_before=before))
+        return fork
+
+    def archive(self, session_id: str) -> Session:
+        """Leave the default listings, completion and resume picks; still searchable."""
+        when = format_timestamp(utc_now())
+        return self.update_session(session_id, metadata={"archived_at": when})
+
+    def unarchive(self, session_id: str) -> Session:
+        """Back in the default listings."""
+        return self.update_session(session_id, metadata={"archived_at": None})
+
+    def pin(self, session_id: str) -> Session:
+        """Listed first and never cleaned up."""
+        return self.update_session(session_id, metadata={"pinned": True})
+
+    def unpin(self, session_id: str) -> Session:
+        """An ordinary session again."""
+        return self.update_session(session_id, metadata={"pinned": None})
+
+    def _append_to_closed(self, session: Session, op: str, payload: Mapping[str, Any]) -> None:
+        """One journal record for a session this manager does not hold open (its writer lock
+        is held by the caller)."""
+        before = self.index.folder_state()
+        journal = self.storage.open_journal(session.id, durable=self.durable_appends)
+        try:
+            record = make_record(session, op, payload)
+            journal.append([record])
+        finally:
+            journal.close()
+        apply_record(session, record)
+        self._index_quietly(session.id, lambda: self.index.update(session, folder_before=before))
 
     # -- events -------------------------------------------------------------------------------
 
@@ -702,6 +792,29 @@ class SessionManager:
 
     def _emit(self, event: str, session: Session, message: SessionMessage | None = None) -> None:
         self.events.emit(event, session, message)
+
+
+def _changed_fields(
+    session: Session,
+    title: str | None,
+    adding: list[str],
+    removing: set[str],
+    metadata: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The ``set`` fields that turn ``session`` into what was asked; empty when it already is."""
+    fields: dict[str, Any] = {}
+    if title is not None and title != session.title:
+        fields["title"] = title
+    tags = [t for t in session.tags if t not in removing]
+    tags += [t for t in adding if t not in tags]
+    if tags != session.tags:
+        fields["tags"] = tags
+    if metadata:
+        merged = {k: v for k, v in session.metadata.items() if metadata.get(k, v) is not None}
+        merged.update({k: v for k, v in metadata.items() if v is not None})
+        if merged != session.metadata:
+            fields["metadata"] = merged
+    return fields
 
 
 def _fingerprint(metadata: dict[str, Any]) -> bytes:

@@ -87,6 +87,9 @@ class SessionMessage:
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
     name: str | None = None
+    # What the conversation layer knows about the message beyond the chat format (e.g. an
+    # answer that was cut short, the model's reasoning); never sent to a model.
+    metadata: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The spec's message object; optional fields appear only when set."""
@@ -98,6 +101,9 @@ class SessionMessage:
             data["tool_call_id"] = self.tool_call_id
         if self.name is not None:
             data["name"] = self.name
+        if self.metadata is not None:
+            check_nesting_on_write(self.metadata, "a message's metadata")
+            data["metadata"] = self.metadata
         data["timestamp"] = format_timestamp(self.timestamp)
         return data
 
@@ -112,6 +118,10 @@ class SessionMessage:
             tool_calls = [
                 dict(as_object(c, f"{where}tool_calls[{i}]")) for i, c in enumerate(calls)
             ]
+        metadata = data.get("metadata")
+        if metadata is not None:
+            check_nesting_on_load(metadata, f"{where}metadata")
+            metadata = opt_object(data, "metadata", where)
         return cls(
             role=req_str(data, "role", where),
             content=str_or(data, "content", where, ""),
@@ -120,6 +130,7 @@ class SessionMessage:
             tool_calls=tool_calls,
             tool_call_id=opt_str(data, "tool_call_id", where),
             name=opt_str(data, "name", where),
+            metadata=metadata,
         )
 
 

@@ -257,16 +257,19 @@ class SessionStorage:
     def delete(self, session_id: str) -> bool:
         """Remove the session and everything of it; False when there was nothing.
 
-        The snapshot goes last: a crash part-way leaves a session that is still listed and
-        can be deleted again, never an unlisted leftover holding the transcript.
+        The snapshot goes first, so a crash part-way never leaves an older version of the
+        session listed (its journal gone, its snapshot back). What a crash leaves (journal,
+        backup, lock files) is an orphan the index reports and that ``delete`` of the same id,
+        or a cleanup, removes.
         """
-        removed = self._remove_leftovers(session_id)
-        for suffix in (BACKUP_SUFFIX, JOURNAL_SUFFIX, SESSION_SUFFIX, OWNER_SUFFIX, LOCK_SUFFIX):
+        removed = False
+        for suffix in (SESSION_SUFFIX, JOURNAL_SUFFIX, BACKUP_SUFFIX, OWNER_SUFFIX, LOCK_SUFFIX):
             try:
                 gone = fsutil.unlink_if_present(self._file(session_id, suffix))
             except OSError as exc:
                 raise storage_error(f"cannot delete session {session_id}", exc) from exc
             removed = removed or (gone and suffix not in (OWNER_SUFFIX, LOCK_SUFFIX))
+        removed = self._remove_leftovers(session_id) or removed
         if removed:
             fsync_dir(self.storage_dir)
         return removed

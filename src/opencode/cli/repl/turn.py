@@ -1,18 +1,37 @@
-"""One exchange with the model: stream the answer to stdout, then record it in the session."""
+"""One exchange with the model: stream the answer to stdout, then record it in the session.
+
+What is recorded is what the user saw. An answer that did not finish (Ctrl-C, a server or
+connection error, the model's length limit) is kept with ``"incomplete"`` in the message's
+metadata (``"interrupted"``, ``"error"`` or ``"length"``) and its text is sent back to the
+model next turn as it is, so the model knows what the user read. Reasoning is kept in the
+metadata as ``"reasoning"`` and never sent back. Tool calls are recorded but, since opencode
+runs no tools, the next request leaves them out (see ``opencode.chat.valid_request``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from opencode.chat import ChatError
-from opencode.cli.console import error, printable
+from opencode.cli.console import error, say
 from opencode.cli.errors import report
+from opencode.cli.repl.markdown_stream import AnswerView, answer_view
 
 if TYPE_CHECKING:
     from opencode.chat import ChatClient, ChatReply, ChatStream
     from opencode.cli.repl.loop import Repl
 
 ANSWER_INTERRUPTED: Final = "(answer interrupted; what was shown is kept in the session)"
+ANSWER_CUT_OFF: Final = "(answer cut off: the model reached its length limit; ask it to go on)"
+ANSWER_EMPTY: Final = "(the model sent an empty answer)"
+ANSWER_ONLY_REASONING: Final = "(the model sent reasoning but no answer)"
+TOOLS_NOT_RUN: Final = "opencode runs no tools, so none was run"
+
+INCOMPLETE_KEY: Final = "incomplete"
+REASONING_KEY: Final = "reasoning"
+_TOOL_NAMES_SHOWN: Final = 5
+_TOOL_NAME_LIMIT: Final = 60
 
 
 class Turn:
@@ -21,29 +40,27 @@ class Turn:
     def __init__(self, repl: Repl, client: ChatClient) -> None:
         self.repl = repl
         self.client = client
-        self.out = repl.out
         self.stream: ChatStream | None = None
-        self.wrote = False  # anything of this answer is on stdout
-        self.at_line_start = True
-        self._held_cr = False  # a "\r" that may be the first half of a "\r\n"
+        self.view: AnswerView = answer_view(repl.out, terminal=repl.out_is_tty)
 
     def answer(self, history: list[dict[str, Any]]) -> None:
         try:
             self.stream = self.client.stream_chat(history)
             with self.stream:
-                if self.repl.out_is_tty:
-                    self._write("Assistant: ")
-                for delta in self.stream:
-                    self._write_delta(delta)
+                for delta in self.stream.deltas():
+                    if delta.reasoning:
+                        self.view.reasoning(delta.reasoning)
+                    if delta.text:
+                        self.view.text(delta.text)
+            self.view.finish()
         except KeyboardInterrupt:
             self.interrupted()
             return
         except ChatError as exc:
-            self._end_line()
+            self.view.abort()
             report(exc, file=self.repl.err)  # server text: shown with its controls escaped
-            self._record_partial()
+            self._record_partial("error")
             return
-        self._end_line(answered=True)
         if self.stream.reply is not None:
             self._record(self.stream.reply)
 
@@ -57,14 +74,29 @@ class Turn:
         if self.stream is not None:
             self.stream.close()
         self.repl.drop_client()
-        self._end_line()
-        print(ANSWER_INTERRUPTED, file=self.repl.err)
-        self._record_partial()
+        self.view.abort()
+        if self.repl.out_is_tty and not self.view.shown:
+            # The terminal echoed "^C" where the answer would have started: end that line.
+            self.repl.out.write("\n")
+            self.repl.out.flush()
+        print(ANSWER_INTERRUPTED, file=self.repl.err, flush=True)
+        self._record_partial("interrupted")
 
     def _record(self, reply: ChatReply) -> None:
         """Keep the answer; add its usage only if the server's counts are believable."""
+        metadata: dict[str, Any] = {}
+        if reply.cut_off:
+            metadata[INCOMPLETE_KEY] = "length"
+        if reply.reasoning:
+            metadata[REASONING_KEY] = reply.reasoning
         manager = self.repl.manager
-        manager.add_message("assistant", reply.text, tool_calls=list(reply.tool_calls) or None)
+        manager.add_message(
+            "assistant",
+            reply.text,
+            tool_calls=list(reply.tool_calls) or None,
+            metadata=metadata or None,
+        )
+        self._explain(reply)
         if reply.usage_error is not None:
             self._usage_refused(reply.usage_error)
             return
@@ -76,35 +108,46 @@ class Turn:
         except ValueError as exc:  # InvalidSessionValueError: totals the session cannot hold
             self._usage_refused(f"the session cannot record this token usage ({exc})")
 
+    def _explain(self, reply: ChatReply) -> None:
+        """One line on stderr for an answer that is not simply text."""
+        err = self.repl.err
+        if reply.tool_calls:
+            say(tool_calls_notice(reply.tool_calls), file=err)
+        if reply.cut_off:
+            say(ANSWER_CUT_OFF, file=err)
+        elif not reply.text and not reply.tool_calls:
+            say(ANSWER_ONLY_REASONING if reply.reasoning else ANSWER_EMPTY, file=err)
+
     def _usage_refused(self, reason: str) -> None:
         error(f"{reason}; the answer is kept without usage", file=self.repl.err)
 
-    def _record_partial(self) -> None:
-        text = self.stream.text if self.stream is not None else ""
-        if text:
-            self.repl.manager.add_message("assistant", text)
+    def _record_partial(self, reason: str) -> None:
+        """Keep what arrived of an unfinished answer, marked as such, if anything did."""
+        if self.stream is None:
+            return
+        text, reasoning = self.stream.text, self.stream.reasoning
+        if not text and not reasoning:
+            return
+        metadata: dict[str, Any] = {INCOMPLETE_KEY: reason}
+        if reasoning:
+            metadata[REASONING_KEY] = reasoning
+        self.repl.manager.add_message("assistant", text, metadata=metadata)
 
-    def _write_delta(self, delta: str) -> None:
-        """Show model text as it arrives, with control characters made inert."""
-        if self._held_cr:
-            delta, self._held_cr = "\r" + delta, False
-        if delta.endswith("\r"):
-            delta, self._held_cr = delta[:-1], True
-        self._write(printable(delta, multiline=True))
 
-    def _write(self, text: str) -> None:
-        if text:
-            self.out.write(text)
-            self.out.flush()
-            self.wrote = True
-            self.at_line_start = text.endswith("\n")
+def tool_calls_notice(calls: Sequence[Mapping[str, Any]]) -> str:
+    """``(the model asked to run a tool: NAME; opencode runs no tools, ...)``."""
+    names = [_tool_name(call) for call in calls]
+    shown = ", ".join(names[:_TOOL_NAMES_SHOWN])
+    if len(names) > _TOOL_NAMES_SHOWN:
+        shown += f" and {len(names) - _TOOL_NAMES_SHOWN} more"
+    what = "a tool" if len(names) == 1 else f"{len(names)} tools"
+    return f"(the model asked to run {what}: {shown}; {TOOLS_NOT_RUN})"
 
-    def _end_line(self, *, answered: bool = False) -> None:
-        """Finish the answer's line: every complete answer ends in exactly one newline."""
-        if self._held_cr:
-            self._held_cr = False
-            self._write(printable("\r", multiline=True))
-        if self.wrote or answered:
-            if not (self.wrote and self.at_line_start):
-                self.out.write("\n")
-            self.out.flush()
+
+def _tool_name(call: Mapping[str, Any]) -> str:
+    function = call.get("function")
+    name = function.get("name") if isinstance(function, Mapping) else None
+    if not isinstance(name, str) or not name.strip():
+        return "?"
+    name = " ".join(name.split())
+    return name if len(name) <= _TOOL_NAME_LIMIT else name[: _TOOL_NAME_LIMIT - 1] + "…"
