@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import httpx
 
 # An error body is read up to this size: enough for any explanation, not for a flood.
-ERROR_BODY_LIMIT: Final = 64 * 1024
+ERROR_BODY_LIMIT: Final = 1024 * 1024
 
 
 class ChatClient:

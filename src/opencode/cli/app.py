@@ -100,7 +100,7 @@ def _check_data_dir(value: str | None) -> str | None:
 
 
 def _complete_shell_name(incomplete: str) -> list[str]:
-    from opencode.cli.completion_scripts import SHELLS
+    from opencode.cli.completion import SHELLS
 
     return [shell for shell in SHELLS if shell.startswith(incomplete)]
 

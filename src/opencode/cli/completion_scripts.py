@@ -17,12 +17,13 @@ import os
 import shlex
 from pathlib import Path
 
+from opencode.cli.completion import SHELLS
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Final
 
-SHELLS: Final = ("bash", "zsh", "fish")
 # What the wheel installs under <prefix>/share, and what ``completions/`` holds.
 SHIPPED_NAMES: Final = {"bash": "opencode.bash", "zsh": "_opencode", "fish": "opencode.fish"}
 RC_MARK: Final = "# TAB completion for opencode (added by 'opencode --install-completion zsh')"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final, TextIO
 
 from opencode.cli.console import printable
 from opencode.cli.render import (
+    SHORT_ID_LENGTH,
     WIDE_TABLE_COLUMNS,
     age,
     ago,
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from opencode.sessions import SessionStorage, SessionSummary
-    from opencode.sessions.listing import ListingPage
+    from opencode.sessions.listing import ListingPage, ListingQuery
+    from opencode.sessions.trash import TrashEntry
 
 
 # A title narrower than this makes the table switch to short headers and ages.
@@ -61,6 +63,7 @@ def sessions_table(
     short_ids: Mapping[str, str] | None = None,
     wide: bool = False,
     now: datetime | None = None,
+    depths: Mapping[str, int] | None = None,
 ) -> Table:
     """The spec's session table, fitted to ``width`` columns.
 
@@ -70,11 +73,14 @@ def sessions_table(
     """
     now = now or utc_now()
     ids = {s.id: (short_ids or {}).get(s.id) or short_id(s.id) for s in summaries}
+    depth = depths or {}
     for layout in (_FULL, _COMPACT):
-        table = _fitted_table(summaries, ids, layout, width=width, wide=wide, now=now)
+        table = _fitted_table(summaries, ids, layout, depth, width=width, wide=wide, now=now)
         if table is not None:
             return table
-    table = _fitted_table(summaries, ids, _COMPACT, width=width, wide=False, now=now, force=True)
+    table = _fitted_table(
+        summaries, ids, _COMPACT, depth, width=width, wide=False, now=now, force=True
+    )
     assert table is not None
     return table
 
@@ -83,6 +89,7 @@ def _fitted_table(
     summaries: Sequence[SessionSummary],
     ids: Mapping[str, str],
     layout: _Layout,
+    depths: Mapping[str, int],
     *,
     width: int,
     wide: bool,
@@ -99,7 +106,7 @@ def _fitted_table(
     id_cells = [printable(id_cell(s)) for s in summaries]
     counts = [str(s.message_count) for s in summaries]
     ages = [age(s.last_active, now, compact=layout.compact) for s in summaries]
-    titles = [_title_cell(s) for s in summaries]
+    titles = [_title_cell(s, depths.get(s.id, 0)) for s in summaries]
     columns: list[tuple[str, list[str]]] = [("ID", id_cells), (layout.messages, counts)]
     if wide:
         columns.append(("Tokens", [f"{s.total_tokens:,}" for s in summaries]))
@@ -133,11 +140,12 @@ def _fitted_table(
     return table
 
 
-def _title_cell(summary: SessionSummary) -> Text:
-    """The title, dim when there is none, with a marker for damaged and pinned sessions."""
+def _title_cell(summary: SessionSummary, depth: int = 0) -> Text:
+    """The title, dim when there is none, with a marker for damaged and pinned sessions;
+    a fork shown under its parent is indented with ``└``."""
     from rich.text import Text
 
-    cell = Text()
+    cell = Text("  " * (depth - 1) + "└ " if depth else "", "dim")
     if summary.damaged is not None:
         cell.append("(damaged) ", "bold red")
     if summary.pinned:
@@ -153,16 +161,38 @@ def print_sessions(
     heading: str = "Recent Sessions:",
     wide: bool = False,
     short_ids: Mapping[str, str] | None = None,
+    depths: Mapping[str, int] | None = None,
 ) -> None:
     """The heading and table of a listing, as section 10 of the spec shows it, fitted to
-    the console's width; ``wide`` adds tokens and tags when the terminal has room for them."""
+    the console's width; ``wide`` adds tokens and tags when the terminal has room for them,
+    ``depths`` indents forks under their parent."""
     wide = wide and console.width >= WIDE_TABLE_COLUMNS
     console.print()
     console.print(rich_text(heading))
-    console.print(
-        sessions_table(summaries, width=console.width, short_ids=short_ids, wide=wide),
-        crop=False,
+    table = sessions_table(
+        summaries, width=console.width, short_ids=short_ids, wide=wide, depths=depths
     )
+    console.print(table, crop=False)
+
+
+def trash_table(entries: Sequence[TrashEntry], *, now: datetime | None = None) -> Table:
+    """What ``session trash list`` shows: id, title, messages, when deleted, size."""
+    now = now or utc_now()
+    table = spec_table()
+    table.add_column("ID", no_wrap=True, min_width=SHORT_ID_LENGTH)
+    table.add_column("Title", overflow="ellipsis", no_wrap=True, max_width=MAX_TITLE_WIDTH)
+    table.add_column("Messages", no_wrap=True, min_width=len("Messages"))
+    table.add_column("Deleted", no_wrap=True)
+    table.add_column("Size", no_wrap=True, justify="right", min_width=9)
+    for entry in entries:
+        table.add_row(
+            rich_text(printable(short_id(entry.id))),
+            rich_text(title_of(entry.title), "" if entry.title else "dim"),
+            rich_text(str(entry.message_count)),
+            rich_text(ago(entry.trashed_at, now)),
+            rich_text(size(entry.size_bytes)),
+        )
+    return table
 
 
 def candidate_lines(summaries: Iterable[SessionSummary], now: datetime | None = None) -> list[str]:
@@ -200,26 +230,21 @@ DEFAULT_PAGE: Final = 20
 
 
 def print_listing(
+    query: ListingQuery | None = None,
     *,
-    limit: int | None = DEFAULT_PAGE,
-    offset: int = 0,
-    sort_by: str = "active_at",
-    descending: bool = True,
-    tags: Sequence[str] = (),
-    search: str | None = None,
-    working_dir: str | None = None,
     output: str = "table",
     wide: bool = False,
+    tree: bool = False,
     storage: SessionStorage | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> None:
     """List sessions from the index: a table (``output="table"``), JSON, or bare ids.
 
-    ``limit=None`` (or 0) lists everything. The table shows a page and says on stderr how
-    many sessions there are in all; JSON and ids are data, printed without comment.
-    ``storage`` defaults to the data folder's; ``stdout`` and ``stderr`` to the process's
-    (the REPL passes its own).
+    ``query`` says what to list (default: the newest page). The table shows a page and
+    says on stderr how many sessions there are in all; JSON and ids are data, printed
+    without comment. ``tree`` shows forks under their parent. ``storage`` defaults to the
+    data folder's; ``stdout`` and ``stderr`` to the process's (the REPL passes its own).
     """
     from opencode.sessions import SessionIndex, SessionStorage
     from opencode.sessions.listing import ListingQuery, list_page
@@ -230,15 +255,8 @@ def print_listing(
     )
     if storage is None:
         storage = SessionStorage()
-    query = ListingQuery(
-        limit=limit or None,
-        offset=offset,
-        sort_by=sort_by,
-        descending=descending,
-        tags=tuple(tags),
-        search=search,
-        working_dir=working_dir,
-    )
+    if query is None:
+        query = ListingQuery()
     page = list_page(SessionIndex(storage), query)
     out = streams[0]
     if output == "json":
@@ -247,10 +265,12 @@ def print_listing(
     if output == "ids":
         out.write("".join(f"{printable(s.id)}\n" for s in page.rows))
         return
-    _print_table(page, wide=wide, streams=streams)
+    _print_table(page, wide=wide, tree=tree, streams=streams)
 
 
-def _print_table(page: ListingPage, *, wide: bool, streams: tuple[TextIO, TextIO]) -> None:
+def _print_table(
+    page: ListingPage, *, wide: bool, tree: bool, streams: tuple[TextIO, TextIO]
+) -> None:
     from opencode.cli.console import console_for, say
 
     out, err = streams
@@ -263,8 +283,21 @@ def _print_table(page: ListingPage, *, wide: bool, streams: tuple[TextIO, TextIO
             say("No sessions match.", file=err)
         return
     heading = "Recent Sessions:" if page.query.by_recency else "Sessions:"
+    rows = page.rows
+    depths: dict[str, int] = {}
+    if tree:
+        from opencode.sessions.listing import as_tree
+
+        nested = as_tree(rows)
+        rows = [summary for _, summary in nested]
+        depths = {summary.id: depth for depth, summary in nested}
     print_sessions(
-        console_for(out), page.rows, heading=heading, wide=wide, short_ids=page.short_ids
+        console_for(out),
+        rows,
+        heading=heading,
+        wide=wide,
+        short_ids=page.short_ids,
+        depths=depths,
     )
     footer = page.describe()
     if footer:

@@ -14,22 +14,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from opencode.cli import console, exit_codes, listing, markdown, render, views
-from opencode.cli.console import out, say, warning
-from opencode.cli.errors import CommandError, report
+from opencode.cli import console, listing, markdown, render, views
+from opencode.cli.console import out, say
+from opencode.cli.errors import CommandError
 from opencode.cli.groups import Command
 from opencode.cli.options import (
     ID_HELP,
     JsonFlag,
     SessionIdArg,
     complete_session_id,
-    confirm,
     open_manager,
     resolve_session_id,
 )
 
 if TYPE_CHECKING:
-    from opencode.sessions import SessionSummary
+    pass
 
 app = typer.Typer(
     name="session",
@@ -39,15 +38,6 @@ app = typer.Typer(
 
 
 # -- shared helpers ---------------------------------------------------------------------------
-
-
-def _describe(summary: SessionSummary | None, session_id: str) -> str:
-    if summary is None:
-        return f"{render.short_id(session_id)}  (unreadable)"
-    return (
-        f"{render.short_id(session_id)}  {render.title_of(summary.title)}  "
-        f"({summary.message_count} messages, updated {render.ago(summary.updated_at)})"
-    )
 
 
 # -- parameter types --------------------------------------------------------------------------
@@ -141,7 +131,8 @@ def list_sessions(
         ),
     ] = None,
     here: Annotated[
-        bool, typer.Option("--here", help="Only sessions started in the current folder.")
+        bool,
+        typer.Option("--here", help="Only sessions of this project (git root, else this folder)."),
     ] = False,
     directory: Annotated[
         Path | None,
@@ -159,30 +150,41 @@ def list_sessions(
             show_default=False,
         ),
     ] = None,
+    archived: Annotated[bool, typer.Option("--archived", help="Only archived sessions.")] = False,
+    everything: Annotated[bool, typer.Option("--all", help="Archived sessions too.")] = False,
+    tree: Annotated[bool, typer.Option("--tree", help="Show forks under their parent.")] = False,
     json_output: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print ids only.")] = False,
 ) -> None:
-    """List sessions, most recently updated first."""
+    """List sessions, pinned first, then the most recently used."""
     if here and directory is not None:
         ctx.fail("--here and --dir cannot be used together")
     if json_output and quiet:
         ctx.fail("--json and --quiet cannot be used together")
+    if archived and everything:
+        ctx.fail("--archived and --all cannot be used together")
+    from opencode.paths import project_root
     from opencode.sessions.index import SORT_ALIASES
+    from opencode.sessions.listing import ListingQuery
 
     output = "json" if json_output else "ids" if quiet else "table"
     if limit is None:
         limit = listing.DEFAULT_PAGE if output == "table" else 0
-    listing.print_listing(
-        limit=limit,
+    root = project_root(os.getcwd()) if here else None
+    if root is not None and output == "table":
+        say(f"Sessions under {root}")
+    query = ListingQuery(
+        limit=limit or None,
         offset=offset,
         sort_by=SORT_ALIASES.get(sort.value, sort.value),
         descending=not ascending if ascending is not None else sort is not SortField.title_,
-        tags=tags or (),
+        tags=tuple(tags or ()),
         search=search,
-        working_dir=os.getcwd() if here else (str(directory) if directory else None),
-        output=output,
-        wide=True,
+        working_dir=str(directory) if directory else None,
+        under_dir=root,
+        archived=True if archived else None if everything else False,
     )
+    listing.print_listing(query, output=output, wide=True, tree=tree)
 
 
 @app.command("show", cls=Command)
@@ -238,108 +240,6 @@ def tag(
     manager = open_manager()
     for line in retag(manager, resolve_session_id(manager, session_id), tags, remove=remove):
         say(line)
-
-
-@app.command("delete", cls=Command)
-def delete(
-    session_ids: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="ID...",
-            help="Sessions to delete: ids, unique id prefixes or exact titles.",
-            autocompletion=complete_session_id,
-        ),
-    ],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-) -> None:
-    """Delete sessions and their files (asks first on a terminal)."""
-    from opencode.sessions import SessionStorageError
-
-    manager = open_manager()
-    ids: list[str] = []
-    for text in session_ids:
-        sid = resolve_session_id(manager, text)
-        if sid not in ids:
-            ids.append(sid)
-    described = [_describe(manager.index.get(sid), sid) for sid in ids]
-    count = f"{len(ids)} session{'s' if len(ids) != 1 else ''}"
-    if not yes and console.stdin_is_tty():
-        say(f"About to delete {count}:")
-        for line in described:
-            say(f"  {line}")
-    confirm(f"Delete {count}?", yes=yes, what=count)
-    failed = 0
-    for sid, line in zip(ids, described, strict=True):
-        try:
-            deleted = manager.delete(sid)
-        except SessionStorageError as exc:
-            failed += 1
-            report(exc)
-            continue
-        say(f"Deleted {line}" if deleted else f"Already gone: {line}")
-    if failed:
-        raise typer.Exit(exit_codes.ERROR)
-
-
-@app.command("cleanup", cls=Command)
-def cleanup(
-    max_age_days: Annotated[
-        float,
-        typer.Option(
-            "--max-age-days",
-            min=0,
-            help="Delete sessions not updated for this long (at most 100 years).",
-        ),
-    ] = 30,
-    keep: Annotated[
-        int, typer.Option("--keep", min=0, help="Always keep this many of the most recent.")
-    ] = 10,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only show what would be deleted.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-) -> None:
-    """Delete old sessions, keeping the most recent ones; prints what goes and the space freed."""
-    from opencode.sessions import cleanup as cleaning
-
-    manager = open_manager()
-    storage, index = manager.storage, manager.index
-    plan = cleaning.plan_cleanup(storage, index, max_age_days, keep)
-    if not plan.items and not plan.orphans:
-        say(
-            f"Nothing to clean up: no session beyond the newest {keep} "
-            f"is older than {max_age_days:g} days."
-        )
-        return
-    count = f"{len(plan.items)} session{'s' if len(plan.items) != 1 else ''}"
-    if not dry_run and not yes and not console.stdin_is_tty():
-        raise CommandError(
-            f"refusing to delete {count} without confirmation",
-            hint="re-run with --yes to delete them, or with --dry-run to see them",
-        )
-    rows = [(item.summary, item.size_bytes) for item in plan.items]
-    total = plan.total_bytes
-    if rows:
-        out().print(listing.cleanup_table(rows))
-        out().print(f"{count}, {render.size(total)} ({total:,} bytes)")
-    if plan.orphans:
-        say(f"Leftover files of {len(plan.orphans)} deleted session(s) will be removed too.")
-    if dry_run:
-        say(f"Dry run: would delete {count} and free {render.size(total)}.")
-        return
-    confirm(f"Delete {count}?", yes=yes, what=count)
-    result = cleaning.carry_out(storage, index, plan)
-    for item in result.changed:
-        say(f"Kept {render.short_id(item.summary.id)}: it changed after the list above was made")
-    for item, pid in result.held:
-        owner = f" (pid {pid})" if pid is not None else ""
-        warning(f"kept {render.short_id(item.summary.id)}: it is open in another process{owner}")
-    for item, exc in result.failed:
-        warning(f"could not delete {render.short_id(item.summary.id)}: {exc}")
-    freed = result.freed_bytes
-    say(f"Deleted {len(result.deleted)} of {count}, freed {render.size(freed)} ({freed:,} bytes).")
-    if result.failed:
-        raise CommandError(f"could not delete {len(result.failed)} of {count}")
 
 
 @app.command("export", cls=Command)
@@ -407,9 +307,21 @@ def recover(
 
 def _register_commands() -> None:
     """Commands whose code lives in modules of their own."""
+    from opencode.cli import cleanup, lifecycle
     from opencode.cli.search import search_command
 
     app.command("search", cls=Command)(search_command)
+    for name, command in (
+        ("delete", cleanup.delete_command),
+        ("cleanup", cleanup.cleanup_command),
+        ("fork", lifecycle.fork_command),
+        ("archive", lifecycle.archive_command),
+        ("unarchive", lifecycle.unarchive_command),
+        ("pin", lifecycle.pin_command),
+        ("unpin", lifecycle.unpin_command),
+    ):
+        app.command(name, cls=Command)(command)
+    app.add_typer(cleanup.trash_app, name="trash")
 
 
 _register_commands()

@@ -110,6 +110,7 @@ def session_details(session: Session, *, now: datetime | None = None) -> list[Te
             f"{session.total_completion_tokens:,} completion)",
         ),
         ("Tool runs", f"{len(session.tool_history)}" + (f" ({failed} failed)" if failed else "")),
+        *_lifecycle_rows(session),
     ]
     width = max(len(label) for label, _ in rows) + 2
     lines = []
@@ -118,6 +119,24 @@ def session_details(session: Session, *, now: datetime | None = None) -> list[Te
         line.append(value)
         lines.append(line)
     return lines
+
+
+def _lifecycle_rows(session: Session) -> list[tuple[str, str]]:
+    """Where a fork came from, and whether the session is pinned or archived."""
+    from opencode.sessions.forks import parent_of
+
+    rows = []
+    parent = parent_of(session)
+    if parent is not None:
+        session_id, message_id = parent
+        at = f" at message {printable(message_id)}" if message_id else " at its start"
+        rows.append(("Forked from", f"{printable(session_id)}{at}"))
+    if session.metadata.get("pinned") is True:
+        rows.append(("Pinned", "yes"))
+    archived = session.metadata.get("archived_at")
+    if isinstance(archived, str):
+        rows.append(("Archived", printable(archived)))
+    return rows
 
 
 def transcript(session: Session) -> list[RenderableType]:

@@ -19,6 +19,7 @@ from opencode.sessions.errors import (
     SessionLockedError,
     SessionStorageError,
 )
+from opencode.sessions.trash import move_to_trash
 from opencode.sessions.validate import utc_now
 
 if TYPE_CHECKING:
@@ -111,8 +112,11 @@ def plan_cleanup(
     return CleanupPlan(items, index.orphans(), max_age_days, keep_minimum)
 
 
-def carry_out(storage: SessionStorage, index: SessionIndex, plan: CleanupPlan) -> CleanupResult:
-    """Remove what ``plan`` lists that is still due; one failure does not stop the others."""
+def carry_out(
+    storage: SessionStorage, index: SessionIndex, plan: CleanupPlan, *, to_trash: bool = False
+) -> CleanupResult:
+    """Remove what ``plan`` lists that is still due (into the trash with ``to_trash``); one
+    failure does not stop the others."""
     result = CleanupResult()
     index.refresh()
     still_due = {s.id for s in due_sessions(storage, index, plan.max_age_days, plan.keep_minimum)}
@@ -121,7 +125,10 @@ def carry_out(storage: SessionStorage, index: SessionIndex, plan: CleanupPlan) -
             result.changed.append(item)
             continue
         try:
-            _remove(storage, index, item.summary.id)
+            if to_trash:
+                move_to_trash(storage, index, item.summary.id)
+            else:
+                _remove(storage, index, item.summary.id)
         except SessionLockedError as exc:
             result.held.append((item, exc.pid))
         except SessionStorageError as exc:

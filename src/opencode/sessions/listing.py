@@ -98,3 +98,32 @@ def list_page(index: SessionIndex, query: ListingQuery) -> ListingPage:
         total = query.offset + len(rows)
     short_ids = index.short_ids(s.id for s in rows)
     return ListingPage(rows, total, query.offset, query, short_ids)
+
+
+def as_tree(rows: Sequence[SessionSummary]) -> list[tuple[int, SessionSummary]]:
+    """``(depth, summary)`` with each fork right under its parent when both are in ``rows``
+    (order otherwise kept); a fork whose parent is not there stays where it was."""
+    present = {s.id for s in rows}
+    children: dict[str, list[SessionSummary]] = {}
+    roots = []
+    for summary in rows:
+        parent = summary.forked_from
+        if parent is not None and parent in present and parent != summary.id:
+            children.setdefault(parent, []).append(summary)
+        else:
+            roots.append(summary)
+    result: list[tuple[int, SessionSummary]] = []
+    seen: set[str] = set()
+
+    def walk(summary: SessionSummary, depth: int) -> None:
+        if summary.id in seen:
+            return
+        seen.add(summary.id)
+        result.append((depth, summary))
+        for child in children.get(summary.id, ()):
+            walk(child, depth + 1)
+
+    for root in roots:
+        walk(root, 0)
+    result += [(0, s) for s in rows if s.id not in seen]  # a cycle of forks: flat
+    return result

@@ -18,6 +18,7 @@ from opencode.sessions.ids import is_valid_session_id, validate_session_id
 if TYPE_CHECKING:
     from opencode.sessions.index import SessionIndex
     from opencode.sessions.models import SessionSummary
+    from opencode.sessions.trash import Trash
 
 # Error messages quote what the user typed; a pasted paragraph is cut to this many characters.
 ECHO_LIMIT: Final = 60
@@ -74,3 +75,20 @@ def _unique_prefix(index: SessionIndex, prefix: str) -> str | None:
 
 def _by_recency(summaries: list[SessionSummary]) -> list[SessionSummary]:
     return sorted(summaries, key=lambda s: (s.last_active, s.id), reverse=True)
+
+
+def resolve_trashed_id(trash: Trash, text: str) -> str:
+    """The id of a trashed session ``text`` names: a full id or a unique id prefix."""
+    wanted = text.strip()
+    if not wanted:
+        raise InvalidSessionValueError("no session id given")
+    validate_session_id(wanted)
+    ids = [entry.id for entry in trash.entries()]
+    if wanted in ids:
+        return wanted
+    matches = [sid for sid in ids if sid.startswith(wanted)]
+    if len(matches) > 1:
+        raise AmbiguousSessionIdError(shorten(wanted), [])
+    if not matches:
+        raise SessionNotFoundError(f"{shorten(wanted)} (in the trash)")
+    return matches[0]

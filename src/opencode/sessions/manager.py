@@ -53,6 +53,7 @@ from opencode.sessions.validate import check_nesting_on_write, format_timestamp,
 
 if TYPE_CHECKING:
     from opencode.sessions.search import SearchHit
+    from opencode.sessions.trash import Trash
 
 logger = logging.getLogger(__name__)
 
@@ -320,6 +321,40 @@ class SessionManager:
                 session_id, lambda: self.index.remove(session_id, folder_before=before)
             )
         return deleted
+
+    def trash(self, session_id: str) -> bool:
+        """Move a session to the trash (restorable with ``restore``); False when there was
+        nothing to move. Refused (``SessionLockedError``) when another process has it open.
+
+        Files left by a crash under that id (no snapshot) are removed outright.
+        """
+        from opencode.sessions.trash import move_to_trash
+
+        validate_session_id(session_id)
+        with self._lock:
+            current = self._current
+            if current is not None and current.id == session_id:
+                self.close()
+            return move_to_trash(self.storage, self.index, session_id)
+
+    @property
+    def trash_bin(self) -> Trash:
+        """The trash beside this manager's sessions folder."""
+        from opencode.sessions.trash import Trash
+
+        return Trash(self.storage)
+
+    def restore(self, session_id: str) -> Session:
+        """Bring a session back from the trash under its id (``SessionExistsError`` when that
+        id is taken again, ``SessionNotFoundError`` when it is not in the trash)."""
+        from opencode.sessions.trash import Trash
+
+        validate_session_id(session_id)
+        with self._lock, self.storage.writer_lock(session_id, "short"):
+            before = self.index.folder_state()
+            session = Trash(self.storage).restore(self.storage, session_id)
+            self._index_quietly(session.id, lambda: self.index.add(session, folder_before=before))
+        return session
 
     @contextlib.contextmanager
     def _opening(self, session_id: str) -> Iterator[SessionWriterLock]:

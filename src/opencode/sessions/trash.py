@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 
 import orjson
 
-from opencode import fsutil, paths
+from opencode import fsutil
 from opencode.sessions.errors import (
     InvalidSessionValueError,
     SessionExistsError,
@@ -40,8 +41,11 @@ from opencode.sessions.storage import SESSION_SUFFIX, parse_session_bytes
 from opencode.sessions.validate import format_timestamp, parse_timestamp, utc_now
 
 if TYPE_CHECKING:
+    from opencode.sessions.index import SessionIndex
     from opencode.sessions.models import Session
     from opencode.sessions.storage import SessionStorage
+
+logger = logging.getLogger(__name__)
 
 RECORD_SUFFIX: Final = ".trashed"
 MAX_TRASH_AGE_DAYS: Final = 36500
@@ -68,16 +72,16 @@ class TrashEntry:
         }
 
 
-def trash_dir() -> Path:
-    """``<data root>/trash``."""
-    return paths.data_dir() / "trash"
+def trash_dir_of(storage: SessionStorage) -> Path:
+    """The trash next to a sessions folder: ``<data root>/trash`` for the default one."""
+    return storage.storage_dir.parent / "trash"
 
 
 class Trash:
-    """The trash of one data folder."""
+    """The trash beside one sessions folder."""
 
-    def __init__(self, folder: Path | None = None) -> None:
-        self.folder = folder if folder is not None else trash_dir()
+    def __init__(self, storage: SessionStorage) -> None:
+        self.folder = trash_dir_of(storage)
 
     def _snapshot(self, session_id: str) -> Path:
         return self.folder / f"{validate_session_id(session_id)}{SESSION_SUFFIX}"
@@ -218,3 +222,26 @@ def _read_or_missing(path: Path, session_id: str) -> bytes:
         return read_session_file(path)
     except FileNotFoundError:
         raise SessionNotFoundError(f"{session_id} (in the trash)") from None
+
+
+def move_to_trash(storage: SessionStorage, index: SessionIndex, session_id: str) -> bool:
+    """Move a session that is not open here to the trash, under its writer lock; False when
+    there was nothing to move. Files left by a crash under that id (no snapshot) are
+    removed outright. Refused (``SessionLockedError``) when another process has it open.
+    """
+    with storage.writer_lock(session_id, "short"):
+        before = index.folder_state()
+        try:
+            session, report = storage.load_with_report(session_id)
+        except SessionNotFoundError:
+            session = None
+        if session is not None:
+            if report.applied:
+                storage.save(session)  # the trash keeps one complete file
+            Trash(storage).put(storage, session)
+        removed = storage.delete(session_id)
+        try:
+            index.remove(session_id, folder_before=before)
+        except SessionStorageError as exc:  # the index heals from the files later
+            logger.warning("could not update the index for session %s: %s", session_id, exc)
+    return session is not None or removed

@@ -34,6 +34,8 @@ Commands:
   /session resume [ID]     switch to a session (id prefix or exact title; default: the latest)
   /session title TEXT      rename the current session
   /session tag NAME...     tag the current session
+  /fork                    continue in a copy of this session (the original stays as it is)
+  /rewind [N]              go back N of your turns (in a fork; nothing is lost)
   /edit [TEXT]             write a message in $EDITOR (also Ctrl-X Ctrl-E)
   /help                    show this help
   /quit                    save and exit (also /exit, Ctrl-D)
@@ -44,7 +46,8 @@ Ctrl-C cancels an answer; Ctrl-C twice exits."""
 NO_SESSION: Final = "no session is open"
 NO_SESSION_HINT: Final = "start one with '/session new' or switch with '/session resume'"
 
-COMMAND_NAMES: Final = ("/session", "/edit", "/help", "/quit", "/exit")
+COMMAND_NAMES: Final = ("/session", "/fork", "/rewind", "/edit", "/help", "/quit", "/exit")
+REWIND_CHOICES: Final = 10
 SESSION_SUBCOMMANDS: Final = ("list", "new", "resume", "title", "tag")
 
 
@@ -122,10 +125,10 @@ def _session_info(ctx: SlashContext) -> SlashAction:
 
 def _session_list(args: str, ctx: SlashContext) -> SlashAction:
     from opencode.cli.listing import print_listing
+    from opencode.sessions.listing import ListingQuery
 
-    print_listing(
-        limit=LIST_LIMIT, storage=ctx.manager.storage, wide=True, stdout=ctx.out, stderr=ctx.err
-    )
+    query = ListingQuery(limit=LIST_LIMIT)
+    print_listing(query, storage=ctx.manager.storage, wide=True, stdout=ctx.out, stderr=ctx.err)
     return SlashAction.CONTINUE
 
 
@@ -195,6 +198,54 @@ _SESSION_COMMANDS: Final[dict[str, Callable[[str, SlashContext], SlashAction]]] 
 }
 
 
+def _fork(args: str, ctx: SlashContext) -> SlashAction:
+    manager = ctx.manager
+    source = _current(ctx)
+    if manager.is_draft:
+        print("Nothing to fork yet: say something first", file=ctx.err)
+        return SlashAction.CONTINUE
+    fork = manager.fork(source.id, title=args or None)
+    manager.resume(fork.id)
+    print(
+        f"Forked into {fork.id} ({fork.message_count} messages); the original stays in {source.id}",
+        file=ctx.out,
+    )
+    return SlashAction.SWITCHED
+
+
+def _rewind(args: str, ctx: SlashContext) -> SlashAction:
+    session = _current(ctx)
+    if not args and ctx.interactive:
+        return _list_turns(session, ctx)
+    try:
+        turns = int(args) if args else 1
+    except ValueError:
+        print("Usage: /rewind [N]  (N: how many of your turns to go back)", file=ctx.err)
+        return SlashAction.CONTINUE
+    original = session.id
+    fork = ctx.manager.rewind(turns)
+    print(
+        f"Went back {turns} turn{'s' if turns != 1 else ''} (now {fork.message_count} "
+        f"message{'s' if fork.message_count != 1 else ''}, in session {fork.id}); "
+        f"the full history stays in session {original}",
+        file=ctx.out,
+    )
+    return SlashAction.SWITCHED
+
+
+def _list_turns(session: Session, ctx: SlashContext) -> SlashAction:
+    """The recent user turns, numbered as ``/rewind N`` counts them."""
+    turns = [m for m in session.messages if m.role == "user"][-REWIND_CHOICES:]
+    if not turns:
+        print("No turns to go back to", file=ctx.err)
+        return SlashAction.CONTINUE
+    print("Go back to before which of your messages? Type /rewind N:", file=ctx.out)
+    for number, message in enumerate(reversed(turns), start=1):
+        first_line = next(iter(_preview(message.content).splitlines()), "")
+        print(f"  {number}  {first_line}", file=ctx.out)
+    return SlashAction.CONTINUE
+
+
 def _edit(args: str, ctx: SlashContext) -> SlashAction:
     from opencode.cli.repl.terminal import edit_in_editor
 
@@ -216,6 +267,8 @@ def _edit(args: str, ctx: SlashContext) -> SlashAction:
 _COMMANDS: Final[dict[str, Callable[[str, SlashContext], SlashAction]]] = {
     "/session": _session,
     "/edit": _edit,
+    "/fork": _fork,
+    "/rewind": _rewind,
     "/help": _help,
     "/quit": _quit,
     "/exit": _quit,
