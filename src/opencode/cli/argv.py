@@ -135,6 +135,11 @@ ID_COMMANDS: Final = {
         IdCommand("delete", many=True),
         IdCommand("export", "--format", "-f", "--output", "-o"),
         IdCommand("recover"),
+        IdCommand("fork", "--at", "--before-message", "--title", "-t"),
+        IdCommand("archive", many=True),
+        IdCommand("unarchive", many=True),  # TODO: offer archived ids (completion_rows has none)
+        IdCommand("pin", many=True),
+        IdCommand("unpin", many=True),
     )
 }
 

@@ -99,3 +99,21 @@ def pin_command(session_ids: IdsArg) -> None:
 def unpin_command(session_ids: IdsArg) -> None:
     """Unpin sessions."""
     _apply(session_ids, lambda m, sid: m.unpin(sid), "Unpinned")
+
+
+def resolve_command(session_id: SessionIdArg) -> None:
+    """Keep both versions of a session a folder-sync tool changed on two machines: yours
+    stays, each conflict copy becomes a fork."""
+    manager = open_manager()
+    sid = resolve_session_id(manager, session_id)
+    created = manager.resolve_conflicts(sid)
+    if not created:
+        say(f"{render.short_id(sid)} has no conflict copies")
+        return
+    for fork in created:
+        sys.stdout.write(f"{fork.id}\n")
+        say(
+            f"Kept {render.short_id(sid)} as it is; its conflict copy is now session "
+            f"{render.short_id(fork.id)} ({fork.message_count} messages)"
+        )
+    say("The copies were moved to the trash's 'conflicts' folder.")

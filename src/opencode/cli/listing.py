@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 MIN_TITLE_WIDTH: Final = 12
 MAX_TITLE_WIDTH: Final = 60
 MAX_TAGS_WIDTH: Final = 24
+MAX_MODEL_WIDTH: Final = 24
+# ``--wide`` columns, dropped from the right when the terminal is too narrow for them all.
+_DETAILS: Final = ("tokens", "size", "model")
 
 
 @dataclass(frozen=True)
@@ -64,25 +67,38 @@ def sessions_table(
     wide: bool = False,
     now: datetime | None = None,
     depths: Mapping[str, int] | None = None,
+    details: bool = False,
 ) -> Table:
     """The spec's session table, fitted to ``width`` columns.
 
     The short id, the message count and the age are never cut; the title absorbs the
     squeeze (cut with an ellipsis). Below about 60 columns the headers and ages get short
-    forms. ``wide`` adds tokens and tags when there is room.
+    forms. ``wide`` adds tokens and tags when there is room; ``details`` (``--wide``) adds
+    tokens, size and model, dropping model, then size, then tokens when there is not.
     """
     now = now or utc_now()
     ids = {s.id: (short_ids or {}).get(s.id) or short_id(s.id) for s in summaries}
     depth = depths or {}
-    for layout in (_FULL, _COMPACT):
-        table = _fitted_table(summaries, ids, layout, depth, width=width, wide=wide, now=now)
-        if table is not None:
-            return table
+    for extras in _extra_columns(wide=wide, details=details):
+        for layout in (_FULL, _COMPACT):
+            table = _fitted_table(
+                summaries, ids, layout, depth, width=width, extras=extras, now=now
+            )
+            if table is not None:
+                return table
     table = _fitted_table(
-        summaries, ids, _COMPACT, depth, width=width, wide=False, now=now, force=True
+        summaries, ids, _COMPACT, depth, width=width, extras=frozenset(), now=now, force=True
     )
     assert table is not None
     return table
+
+
+def _extra_columns(*, wide: bool, details: bool) -> list[frozenset[str]]:
+    """The optional columns to try, most first."""
+    if not details:
+        return [frozenset({"tokens", "tags"}) if wide else frozenset()]
+    names = [*_DETAILS, "tags"] if wide else list(_DETAILS)
+    return [frozenset(names[:count]) for count in range(len(names), 0, -1)]
 
 
 def _fitted_table(
@@ -92,7 +108,7 @@ def _fitted_table(
     depths: Mapping[str, int],
     *,
     width: int,
-    wide: bool,
+    extras: frozenset[str],
     now: datetime,
     force: bool = False,
 ) -> Table | None:
@@ -108,14 +124,19 @@ def _fitted_table(
     ages = [age(s.last_active, now, compact=layout.compact) for s in summaries]
     titles = [_title_cell(s, depths.get(s.id, 0)) for s in summaries]
     columns: list[tuple[str, list[str]]] = [("ID", id_cells), (layout.messages, counts)]
-    if wide:
+    if "tokens" in extras:
         columns.append(("Tokens", [f"{s.total_tokens:,}" for s in summaries]))
+    if "size" in extras:
+        columns.append(("Size", [size(s.size_bytes) for s in summaries]))
     columns.append((layout.updated, ages))
     fixed = {name: max(cell_len(v) for v in [name, *values]) for name, values in columns}
-    tags = [printable(", ".join(s.tags)) for s in summaries] if wide else []
-    tags_width = min(MAX_TAGS_WIDTH, max(cell_len(v) for v in ["Tags", *tags])) if wide else 0
-    column_count = len(columns) + 1 + (1 if wide else 0)
-    room = width - (3 * column_count + 1) - sum(fixed.values()) - tags_width
+    elastic = _elastic_columns(summaries, extras)
+    widths = {
+        name: min(limit, max(cell_len(v) for v in [name, *values]))
+        for name, values, limit in elastic
+    }
+    column_count = len(columns) + 1 + len(elastic)
+    room = width - (3 * column_count + 1) - sum(fixed.values()) - sum(widths.values())
     natural = max(cell_len(t.plain) for t in [rich_text("Title"), *titles])
     if room < min(MIN_TITLE_WIDTH, natural) and not force:
         return None
@@ -129,15 +150,26 @@ def _fitted_table(
     )
     for name, _ in columns[1:]:
         table.add_column(name, no_wrap=True, width=fixed[name])
-    if wide:
-        table.add_column("Tags", no_wrap=True, overflow="ellipsis", width=tags_width)
+    for name, _, _ in elastic:
+        table.add_column(name, no_wrap=True, overflow="ellipsis", width=widths[name])
     for row in range(len(summaries)):
         cells: list[RenderableType] = [rich_text(id_cells[row]), titles[row]]
         cells += [rich_text(values[row]) for _, values in columns[1:]]
-        if wide:
-            cells.append(rich_text(tags[row]))
+        cells += [rich_text(values[row]) for _, values, _ in elastic]
         table.add_row(*cells)
     return table
+
+
+def _elastic_columns(
+    summaries: Sequence[SessionSummary], extras: frozenset[str]
+) -> list[tuple[str, list[str], int]]:
+    """Optional text columns cut with an ellipsis past their limit: model, then tags."""
+    elastic = []
+    if "model" in extras:
+        elastic.append(("Model", [printable(s.model or "") for s in summaries], MAX_MODEL_WIDTH))
+    if "tags" in extras:
+        elastic.append(("Tags", [printable(", ".join(s.tags)) for s in summaries], MAX_TAGS_WIDTH))
+    return elastic
 
 
 def _title_cell(summary: SessionSummary, depth: int = 0) -> Text:
@@ -150,6 +182,8 @@ def _title_cell(summary: SessionSummary, depth: int = 0) -> Text:
         cell.append("(damaged) ", "bold red")
     if summary.pinned:
         cell.append("[pinned] ", "bold")
+    if summary.conflicts:
+        cell.append("(conflict) ", "bold yellow")
     cell.append(title_of(summary.title), "" if summary.title else "dim")
     return cell
 
@@ -162,15 +196,22 @@ def print_sessions(
     wide: bool = False,
     short_ids: Mapping[str, str] | None = None,
     depths: Mapping[str, int] | None = None,
+    details: bool = False,
 ) -> None:
     """The heading and table of a listing, as section 10 of the spec shows it, fitted to
     the console's width; ``wide`` adds tokens and tags when the terminal has room for them,
-    ``depths`` indents forks under their parent."""
+    ``details`` (``--wide``) tokens, size and model; ``depths`` indents forks under their
+    parent."""
     wide = wide and console.width >= WIDE_TABLE_COLUMNS
     console.print()
     console.print(rich_text(heading))
     table = sessions_table(
-        summaries, width=console.width, short_ids=short_ids, wide=wide, depths=depths
+        summaries,
+        width=console.width,
+        short_ids=short_ids,
+        wide=wide,
+        depths=depths,
+        details=details,
     )
     console.print(table, crop=False)
 
@@ -235,6 +276,7 @@ def print_listing(
     output: str = "table",
     wide: bool = False,
     tree: bool = False,
+    details: bool = False,
     storage: SessionStorage | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -243,8 +285,10 @@ def print_listing(
 
     ``query`` says what to list (default: the newest page). The table shows a page and
     says on stderr how many sessions there are in all; JSON and ids are data, printed
-    without comment. ``tree`` shows forks under their parent. ``storage`` defaults to the
-    data folder's; ``stdout`` and ``stderr`` to the process's (the REPL passes its own).
+    without comment. ``tree`` shows forks under their parent; ``details`` (``--wide``) adds
+    size, tokens and model to the table, size and the token split to JSON. ``storage``
+    defaults to the data folder's; ``stdout`` and ``stderr`` to the process's (the REPL
+    passes its own).
     """
     from opencode.sessions import SessionIndex, SessionStorage
     from opencode.sessions.listing import ListingQuery, list_page
@@ -260,16 +304,32 @@ def print_listing(
     page = list_page(SessionIndex(storage), query)
     out = streams[0]
     if output == "json":
-        out.write(dumps_json([s.to_dict() for s in page.rows]) + "\n")
+        rows = [_json_row(s, details=details) for s in page.rows]
+        out.write(dumps_json(rows) + "\n")
         return
     if output == "ids":
         out.write("".join(f"{printable(s.id)}\n" for s in page.rows))
         return
-    _print_table(page, wide=wide, tree=tree, streams=streams)
+    _print_table(page, wide=wide, tree=tree, details=details, streams=streams)
+
+
+def _json_row(summary: SessionSummary, *, details: bool) -> dict[str, object]:
+    """A summary as JSON; ``details`` adds bytes on disk and the tokens split."""
+    row: dict[str, object] = summary.to_dict()
+    if details:
+        row["size_bytes"] = summary.size_bytes
+        row["prompt_tokens"] = summary.prompt_tokens
+        row["completion_tokens"] = summary.completion_tokens
+    return row
 
 
 def _print_table(
-    page: ListingPage, *, wide: bool, tree: bool, streams: tuple[TextIO, TextIO]
+    page: ListingPage,
+    *,
+    wide: bool,
+    tree: bool,
+    details: bool,
+    streams: tuple[TextIO, TextIO],
 ) -> None:
     from opencode.cli.console import console_for, say
 
@@ -298,6 +358,7 @@ def _print_table(
         wide=wide,
         short_ids=page.short_ids,
         depths=depths,
+        details=details,
     )
     footer = page.describe()
     if footer:

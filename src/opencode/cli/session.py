@@ -153,6 +153,9 @@ def list_sessions(
     archived: Annotated[bool, typer.Option("--archived", help="Only archived sessions.")] = False,
     everything: Annotated[bool, typer.Option("--all", help="Archived sessions too.")] = False,
     tree: Annotated[bool, typer.Option("--tree", help="Show forks under their parent.")] = False,
+    details: Annotated[
+        bool, typer.Option("--wide", help="Add size, tokens and model columns.")
+    ] = False,
     json_output: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print ids only.")] = False,
 ) -> None:
@@ -184,7 +187,7 @@ def list_sessions(
         under_dir=root,
         archived=True if archived else None if everything else False,
     )
-    listing.print_listing(query, output=output, wide=True, tree=tree)
+    listing.print_listing(query, output=output, wide=True, tree=tree, details=details)
 
 
 @app.command("show", cls=Command)
@@ -308,9 +311,13 @@ def recover(
 def _register_commands() -> None:
     """Commands whose code lives in modules of their own."""
     from opencode.cli import cleanup, lifecycle
+    from opencode.cli.importing import import_command
     from opencode.cli.search import search_command
+    from opencode.cli.stats import stats_command
 
     app.command("search", cls=Command)(search_command)
+    app.command("import", cls=Command)(import_command)
+    app.command("stats", cls=Command)(stats_command)
     for name, command in (
         ("delete", cleanup.delete_command),
         ("cleanup", cleanup.cleanup_command),
@@ -319,6 +326,7 @@ def _register_commands() -> None:
         ("unarchive", lifecycle.unarchive_command),
         ("pin", lifecycle.pin_command),
         ("unpin", lifecycle.unpin_command),
+        ("resolve", lifecycle.resolve_command),
     ):
         app.command(name, cls=Command)(command)
     app.add_typer(cleanup.trash_app, name="trash")

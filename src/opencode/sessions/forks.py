@@ -93,6 +93,16 @@ def fork_of(source: Session, keep: int, *, title: str | None = None) -> Session:
     )
 
 
+def common_message(first: Session, second: Session) -> str | None:
+    """The id of the last message two versions of a session share from their start."""
+    last = None
+    for mine, theirs in zip(first.messages, second.messages, strict=False):
+        if mine.id != theirs.id:
+            break
+        last = mine.id
+    return last
+
+
 def parent_of(session: Session) -> tuple[str, str | None] | None:
     """``(parent session id, message id)`` when ``session`` is a fork."""
     found = session.metadata.get(FORKED_FROM)

@@ -41,3 +41,24 @@ def validate_session_id(session_id: object) -> str:
         f"invalid session id {shown}: use letters, digits, '.', '_' or '-' "
         "(at most 128, starting with a letter or digit, no '..')"
     )
+
+
+# Copies a folder-sync tool made when two machines changed a file at once:
+#   Syncthing  <id>.sync-conflict-20240115-103000-ABCDEFG.json
+#   Dropbox    <id> (conflicted copy 2024-01-15).json, <id> (Ana's conflicted copy ...).json
+#   iCloud     <id> 2.json
+_CONFLICT_COPY: Final = re.compile(
+    r"(?P<id>[^ ]+?)(?:"
+    r"\.sync-conflict-\d{8}-\d{6}-[A-Z0-9]{7}"
+    r"| \((?:[^()]*'s )?conflicted copy[^()]*\)"
+    r"| \d+"
+    r")\.json"
+)
+
+
+def conflict_copy_of(file_name: str) -> str | None:
+    """The session id a sync tool's conflict copy belongs to, or None for any other name."""
+    found = _CONFLICT_COPY.fullmatch(file_name)
+    if found is None or not is_valid_session_id(found.group("id")):
+        return None
+    return found.group("id")

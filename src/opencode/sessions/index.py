@@ -39,7 +39,7 @@ from opencode.sessions.errors import (
     SessionNotFoundError,
     SessionStorageError,
 )
-from opencode.sessions.ids import is_valid_session_id
+from opencode.sessions.ids import conflict_copy_of, is_valid_session_id
 from opencode.sessions.models import Session, SessionMessage, SessionSummary
 from opencode.sessions.storage import SessionStorage
 from opencode.sessions.titles import storable_text
@@ -118,6 +118,7 @@ class SessionIndex:
     def __init__(self, storage: SessionStorage) -> None:
         self.storage = storage
         self._db: sqlite3.Connection | None = None
+        self._conflicts: dict[str, list[str]] = {}
         self._synced = False
         self._read_only = False
 
@@ -215,6 +216,13 @@ class SessionIndex:
                     sid,
                     sid,
                 )
+            for name in indexdb.replace_conflicts(db, self._conflicts):
+                logger.warning(
+                    "%s is a copy a sync tool made of a session changed on two machines; "
+                    "'opencode session resolve %s' keeps both",
+                    name,
+                    conflict_copy_of(name),
+                )
             trusted = state is not None and started - _state_mtime(state) > RACY_SECONDS
             indexdb.set_state(db, "folder", state if trusted else None)
             indexdb.set_state(db, "checked_at", f"{started:.3f}")
@@ -231,10 +239,12 @@ class SessionIndex:
 
     def _scan_folder(self) -> tuple[dict[str, _Files], set[str]]:
         """Every session id in the folder with its files' identities, and the orphan ids
-        (leftover files but no session file): one pass over the folder."""
+        (leftover files but no session file): one pass over the folder. Conflict copies
+        left by folder-sync tools are collected in ``self._conflicts``."""
         snapshots: dict[str, str] = {}
         journals: dict[str, str] = {}
         leftovers: set[str] = set()
+        self._conflicts = {}
         try:
             entries = os.scandir(self.storage.storage_dir)
         except FileNotFoundError:
@@ -243,6 +253,10 @@ class SessionIndex:
             raise SessionStorageError(f"cannot list {self.storage.storage_dir}: {exc}") from exc
         with entries:
             for entry in entries:
+                copy_of = conflict_copy_of(entry.name)
+                if copy_of is not None:
+                    self._conflicts.setdefault(copy_of, []).append(entry.name)
+                    continue
                 stem, dot, suffix = entry.name.rpartition(".")
                 if not dot or not is_valid_session_id(stem):
                     continue
@@ -526,6 +540,30 @@ class SessionIndex:
         )
         return best, indexdb.snippets(db, match, [rowid for _, rowid, _ in best])
 
+    def usage_rows(
+        self, group: str, clauses: Sequence[str], args: Sequence[Any]
+    ) -> builtins.list[tuple[str, str, int, int, int, int, int]]:
+        """Session counts, messages, tokens and bytes per ``group`` and model (see
+        ``indexdb.usage_by_group``) of the sessions matching ``clauses``."""
+        db = self._ready()
+        if db is None:
+            return []
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        try:
+            return indexdb.usage_by_group(db, group, where=where, args=args)
+        except sqlite3.Error as exc:
+            raise SessionStorageError(f"cannot read the session index: {exc}") from exc
+
+    def imports_from(self, tool: str) -> dict[str, str]:
+        """``source id -> session id`` of every session imported from ``tool``."""
+        db = self._ready()
+        if db is None:
+            return {}
+        try:
+            return indexdb.imported_sessions(db, tool)
+        except sqlite3.Error as exc:
+            raise SessionStorageError(f"cannot read the session index: {exc}") from exc
+
     # -- changes ------------------------------------------------------------------------------
 
     def add(self, session: Session, *, folder_before: str | None = None) -> None:
@@ -638,6 +676,7 @@ class SessionIndex:
                 progress(min(start + REBUILD_BATCH, len(ids)), len(ids))
         with self._writing(db):
             indexdb.replace_orphans(db, orphans)
+            indexdb.replace_conflicts(db, self._conflicts)
             trusted = state is not None and started - _state_mtime(state) > RACY_SECONDS
             indexdb.set_state(db, "folder", state if trusted else None)
             indexdb.set_state(db, "checked_at", f"{started:.3f}")
@@ -664,14 +703,15 @@ def _state_mtime(state: str) -> float:
 
 _SUMMARY_COLUMNS: Final = (
     "id, title, created_at, updated_at, message_count, prompt_tokens, completion_tokens, tags,"
-    " working_dir, model, active_at, damaged, pinned, archived_at, parent_id, bytes"
+    " working_dir, model, active_at, damaged, pinned, archived_at, parent_id, bytes,"
+    " (SELECT json_group_array(file_name) FROM conflicts c WHERE c.session_id = sessions.id)"
 )
 _SELECT: Final = f"SELECT {_SUMMARY_COLUMNS} FROM sessions"
 
 
 def _summary(row: Sequence[Any]) -> SessionSummary:
     (sid, title, created, updated, count, prompt, completion, tags) = row[:8]
-    (working_dir, model, active, damaged, pinned, archived, parent, size) = row[8:]
+    (working_dir, model, active, damaged, pinned, archived, parent, size, conflicts) = row[8:]
     return SessionSummary(
         id=sid,
         title=title,
@@ -690,6 +730,7 @@ def _summary(row: Sequence[Any]) -> SessionSummary:
         prompt_tokens=prompt,
         completion_tokens=completion,
         size_bytes=size,
+        conflicts=orjson.loads(conflicts) if conflicts and conflicts != "[]" else [],
     )
 
 

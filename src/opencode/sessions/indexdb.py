@@ -76,6 +76,11 @@ _SCHEMA: Final = (
     )""",
     "CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID",
     "CREATE TABLE orphans (id TEXT PRIMARY KEY, warned INTEGER NOT NULL DEFAULT 0)",
+    """CREATE TABLE conflicts (
+        session_id TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        PRIMARY KEY (session_id, file_name)
+    ) WITHOUT ROWID""",
 )
 # What a healthy index file holds besides our own objects (FTS5 shadow tables).
 _FTS_SHADOW: Final = frozenset(
@@ -83,7 +88,7 @@ _FTS_SHADOW: Final = frozenset(
 )
 _OBJECTS: Final = frozenset(
     {"sessions", "sessions_by_activity", "message_text", "message_text_by_session"}
-    | {"message_search", "state", "orphans"}
+    | {"message_search", "state", "orphans", "conflicts"}
     | _FTS_SHADOW
 )
 
@@ -404,6 +409,16 @@ def replace_orphans(db: sqlite3.Connection, ids: set[str]) -> list[str]:
     return new
 
 
+def replace_conflicts(db: sqlite3.Connection, found: dict[str, list[str]]) -> list[str]:
+    """Record the conflict copies in the folder (session id -> file names); returns the
+    file names not recorded before."""
+    known = {(row[0], row[1]) for row in db.execute("SELECT session_id, file_name FROM conflicts")}
+    now = {(sid, name) for sid, names in found.items() for name in names}
+    db.executemany("DELETE FROM conflicts WHERE session_id = ? AND file_name = ?", known - now)
+    db.executemany("INSERT INTO conflicts (session_id, file_name) VALUES (?, ?)", now - known)
+    return sorted(name for _, name in now - known)
+
+
 def orphan_ids(db: sqlite3.Connection) -> list[str]:
     """Ids that have leftover files but no session file."""
     return [row[0] for row in db.execute("SELECT id FROM orphans ORDER BY id")]
@@ -493,3 +508,44 @@ def snippets(
     )
     args = (HIGHLIGHT_START, HIGHLIGHT_END, SNIPPET_TOKENS, match, *rowids)
     return {row[0]: tuple(row[1:]) for row in db.execute(sql, args)}
+
+
+# -- statistics and imports -------------------------------------------------------------------
+
+# What ``usage_by_group`` groups sessions by: an SQL expression over a ``sessions`` row.
+# Days are the user's (SQLite's 'localtime' follows TZ like Python does).
+USAGE_GROUPS: Final = {
+    "all": "''",
+    "model": "coalesce(model, '')",
+    "day": "date(active_at, 'localtime')",
+    "folder": "working_dir",
+}
+
+
+def usage_by_group(
+    db: sqlite3.Connection, group: str, *, where: str, args: Sequence[Any]
+) -> list[tuple[str, str, int, int, int, int, int]]:
+    """``(group, model, sessions, messages, prompt tokens, completion tokens, bytes)`` per
+    group and model (``''`` when none) of the sessions ``where`` keeps; ``where`` is empty
+    or starts with `` WHERE``. Per model too, so costs can be priced per model."""
+    key = USAGE_GROUPS[group]
+    sql = (
+        f"SELECT {key} AS grp, coalesce(model, '') AS mdl, count(*),"
+        " coalesce(sum(message_count), 0), coalesce(sum(prompt_tokens), 0),"
+        " coalesce(sum(completion_tokens), 0), coalesce(sum(bytes), 0)"
+        f" FROM sessions{where} GROUP BY grp, mdl"
+    )
+    return db.execute(sql, tuple(args)).fetchall()
+
+
+def imported_sessions(db: sqlite3.Connection, tool: str) -> dict[str, str]:
+    """``source id -> session id`` of the sessions imported from ``tool`` (the ``origin``
+    column holds ``metadata["imported_from"]``)."""
+    rows = db.execute(
+        "SELECT json_extract(origin, '$.id'), id FROM sessions WHERE origin IS NOT NULL"
+        " AND CASE WHEN json_valid(origin) THEN json_extract(origin, '$.tool') = ?"
+        " AND json_type(origin, '$.id') = 'text' ELSE 0 END"
+        " ORDER BY created_at DESC, id DESC",
+        (tool,),
+    )
+    return {source: session_id for source, session_id in rows}

@@ -776,6 +776,36 @@ class SessionManager:
         self._index_quietly(fork.id, lambda: self.index.add(fork, folder_before=before))
         return fork
 
+    def resolve_conflicts(self, session_id: str) -> list[Session]:
+        """Keep both sides of a session a folder-sync tool changed on two machines.
+
+        The local copy stays as it is; each conflict copy (Syncthing, Dropbox, iCloud names)
+        becomes a new session, a fork recording the last message both copies share, and the
+        copy itself moves to ``<trash>/conflicts/``. Returns the new sessions.
+        """
+        from opencode.sessions import forks
+        from opencode.sessions.fileio import read_session_file
+        from opencode.sessions.storage import parse_session_bytes
+
+        created = []
+        with self._lock:
+            local = self._source(session_id)
+            for path in self.storage.conflict_copies(session_id):
+                other = parse_session_bytes(read_session_file(path), path)
+                if other.id != session_id:
+                    raise SessionCorruptedError(f"holds session {other.id!r}", path)
+                title = f"{other.title or 'untitled'} (conflict copy)"
+                fork = forks.fork_of(other, other.message_count, title=title[:200])
+                fork.metadata[forks.FORKED_FROM] = {
+                    "session_id": session_id,
+                    "message_id": forks.common_message(local, other),
+                    "conflict_copy": path.name,
+                }
+                created.append(self._write_fork(fork))
+                self.trash_bin.keep_conflict_copy(path)
+        self.index.refresh()
+        return created
+
     def archive(self, session_id: str) -> Session:
         """Leave the default listings, completion and resume picks; still searchable."""
         when = format_timestamp(utc_now())

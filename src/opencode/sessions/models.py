@@ -407,6 +407,7 @@ class SessionSummary:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     size_bytes: int = 0
+    conflicts: list[str] = field(default_factory=list)
 
     @property
     def last_active(self) -> datetime:
@@ -431,6 +432,7 @@ class SessionSummary:
             "pinned": self.pinned,
             "archived_at": None if self.archived_at is None else format_timestamp(self.archived_at),
             "forked_from": self.forked_from,
+            "conflicts": list(self.conflicts),
         }
 
     @classmethod

@@ -33,7 +33,7 @@ from opencode.sessions.fileio import (
     read_session_file,
     storage_error,
 )
-from opencode.sessions.ids import is_valid_session_id, validate_session_id
+from opencode.sessions.ids import conflict_copy_of, is_valid_session_id, validate_session_id
 from opencode.sessions.journal import ReplayReport, SessionJournal, replay
 from opencode.sessions.locks import Purpose, SessionWriterLock
 from opencode.sessions.models import Session
@@ -153,7 +153,7 @@ class SessionStorage:
         with entries:
             for entry in entries:
                 name = entry.name
-                if name.endswith(SESSION_SUFFIX):
+                if name.endswith(SESSION_SUFFIX) and conflict_copy_of(name) is None:
                     session_id = name[: -len(SESSION_SUFFIX)]
                     if is_valid_session_id(session_id):
                         ids.add(session_id)
@@ -236,6 +236,17 @@ class SessionStorage:
             os.path.lexists(self._file(session_id, suffix))
             for suffix in (SESSION_SUFFIX, *_CONTENT_LEFTOVERS)
         )
+
+    def conflict_copies(self, session_id: str) -> list[Path]:
+        """Copies of ``session_id`` that a folder-sync tool left beside it, oldest name first."""
+        validate_session_id(session_id)
+        try:
+            names = os.listdir(self.storage_dir)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise storage_error(f"cannot list {self.storage_dir}", exc) from exc
+        return [self.storage_dir / n for n in sorted(names) if conflict_copy_of(n) == session_id]
 
     def orphan_ids(self) -> set[str]:
         """Ids with leftover files but no snapshot (a crash mid-delete or mid-create)."""

@@ -189,6 +189,22 @@ class Trash:
         self.discard(session_id)
         return session
 
+    def keep_conflict_copy(self, path: Path) -> Path:
+        """Move a sync tool's conflict copy into ``<trash>/conflicts/`` (kept, not deleted)."""
+        folder = self.folder / "conflicts"
+        ensure_private_dir(folder)
+        target = folder / path.name
+        try:
+            os.replace(path, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise storage_error(f"cannot move {path} to the trash", exc) from exc
+            atomic_write(target, read_session_file(path))
+            fsutil.unlink_if_present(path)
+        fsync_dir(folder)
+        fsync_dir(path.parent)
+        return target
+
     def discard(self, session_id: str) -> bool:
         """Remove a session from the trash for good; False when it was not there."""
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO
 
 from opencode.cli.console import console_for, printable
@@ -169,20 +170,22 @@ class MarkdownAnswer:
     def text(self, delta: str) -> None:
         self._source += self._inert.feed(delta)
         if self._source.strip():
-            self._end_reasoning()
-            self._draw(force=False)
+            with _ctrl_c_held():
+                self._end_reasoning()
+                self._draw(force=False)
 
     def finish(self) -> None:
         if self._done:
             return
-        self._source += self._inert.flush()
-        self._stop_live()
-        self._done = True
-        self._end_reasoning()
-        rest = self._source[self._printed_to :]
-        if rest.strip():
-            self._print_for_good(rest)
-        self._printed_to = len(self._source)
+        with _ctrl_c_held():
+            self._source += self._inert.flush()
+            self._stop_live()
+            self._done = True
+            self._end_reasoning()
+            rest = self._source[self._printed_to :]
+            if rest.strip():
+                self._print_for_good(rest)
+            self._printed_to = len(self._source)
 
     def abort(self) -> None:
         try:
@@ -256,9 +259,38 @@ class MarkdownAnswer:
             else:
                 lines.append([Segment(ANSWER_PREFIX.rstrip())])
         if source.strip():
-            markdown = _markdown(source)
-            lines += self.console.render_lines(markdown, self.console.options, pad=False)
+            # Two columns short of the edge: the "^C" the terminal echoes on Ctrl-C must not
+            # wrap onto a new line, or the next redraw would erase one line too few.
+            width = max(self.console.width - 2, 20)
+            options = self.console.options.update_width(width)
+            rendered = self.console.render_lines(_markdown(source), options, pad=False)
+            while rendered and not any(segment.text for segment in rendered[0]):
+                rendered.pop(0)  # Rich starts some blocks (lists) with an empty line
+            lines += rendered
         return lines
+
+
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Deliver a Ctrl-C only once the frame being drawn is complete.
+
+    A redraw moves the cursor up over the live region, erases it and prints it again; cut
+    in the middle, the next redraw erases the wrong lines and leaves debris on the screen.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pressed and callable(previous):
+            previous(signal.SIGINT, None)
 
 
 class _Lines:
