@@ -22,8 +22,13 @@ from opencode.cli.datadir import use_data_dir
 from opencode.cli.groups import ReportingGroup
 from opencode.cli.options import complete_session_id
 
-# Sub-apps imported only when used: ``opencode hooks`` pulls in the hooks engine.
-LAZY_COMMANDS: Final = {"hooks": "opencode.cli.hooks"}
+# Sub-apps imported only when used: ``opencode hooks`` pulls in the hooks engine,
+# ``remote`` and ``sync`` the sync library (and boto3 once a sync runs).
+LAZY_COMMANDS: Final = {
+    "hooks": "opencode.cli.hooks",
+    "remote": "opencode.cli.remote",
+    "sync": "opencode.cli.sync",
+}
 _COMPLETION_PARAMS: Final = frozenset({"install_completion", "show_completion"})
 
 

@@ -140,6 +140,8 @@ ID_COMMANDS: Final = {
         IdCommand("unarchive", many=True),  # TODO: offer archived ids (completion_rows has none)
         IdCommand("pin", many=True),
         IdCommand("unpin", many=True),
+        IdCommand("resolve"),
+        IdCommand("share", "--remote", "--expires"),
     )
 }
 

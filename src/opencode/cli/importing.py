@@ -27,6 +27,7 @@ TOOL_NAMES: Final = {
     "claude": "Claude Code",
     "codex": "Codex CLI",
     "sst": "sst/opencode",
+    "share": "shared",
 }
 
 
@@ -93,6 +94,11 @@ def import_command(
             "'-' reads the session from stdin, but stdin is a terminal",
             hint="pipe it in: opencode session import - < FILE",
         )
+    if importers.sources.is_url(source):  # a link from 'session share', or any URL of our JSON
+        from opencode.sync.share import import_shared
+
+        _show_outcome(import_shared(open_manager(), source), json_output=json_output)
+        return
     outcome = importers.import_source(
         open_manager(),
         source,

@@ -262,10 +262,23 @@ def export(
             show_default=False,
         ),
     ] = None,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Replace credential-shaped values (API keys, tokens, passwords, private "
+            "keys) with [REDACTED:<kind>]. A safety net: review before sharing.",
+        ),
+    ] = False,
 ) -> None:
     """Export a session as a Markdown transcript or as JSON that Session.from_json loads."""
     manager = open_manager()
     session = manager.storage.load(resolve_session_id(manager, session_id))
+    if redact:
+        from opencode.sessions.redact import redact_session
+
+        session, count = redact_session(session)
+        say(f"Redacted {count} secret-shaped value{'' if count == 1 else 's'}")
     if fmt is ExportFormat.json:
         text = render.dumps_json(session.to_dict()) + "\n"
     else:
@@ -313,11 +326,13 @@ def _register_commands() -> None:
     from opencode.cli import cleanup, lifecycle
     from opencode.cli.importing import import_command
     from opencode.cli.search import search_command
+    from opencode.cli.share import share_command
     from opencode.cli.stats import stats_command
 
     app.command("search", cls=Command)(search_command)
     app.command("import", cls=Command)(import_command)
     app.command("stats", cls=Command)(stats_command)
+    app.command("share", cls=Command)(share_command)
     for name, command in (
         ("delete", cleanup.delete_command),
         ("cleanup", cleanup.cleanup_command),

@@ -139,7 +139,7 @@ class SessionIndex:
         try:
             self._db = indexdb.connect(self.path, create=True)
         except indexdb.IndexUnusableError as exc:
-            logger.warning("the session index was unusable (%s); rebuilding it", exc)
+            logger.warning("the session index %s was unusable (%s); rebuilding it", self.path, exc)
             self._db = self._recreate()
         except (OSError, sqlite3.Error) as exc:
             raise SessionStorageError(f"cannot open the session index {self.path}: {exc}") from exc
@@ -397,6 +397,23 @@ class SessionIndex:
         except sqlite3.Error as exc:
             raise SessionStorageError(f"cannot read the session index: {exc}") from exc
 
+    def _summaries(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[SessionSummary]:
+        """Rows as summaries. A row that no longer reads (a hand-edited or damaged index)
+        makes the index rebuild itself from the session files, once."""
+        for attempt in (1, 2):
+            rows = self._query(sql, args)
+            try:
+                return [_summary(row) for row in rows]
+            except (ValueError, OverflowError, TypeError, orjson.JSONDecodeError) as exc:
+                if attempt == 2:
+                    raise SessionStorageError(f"the session index cannot be read: {exc}") from exc
+                logger.warning(
+                    "the session index %s has an unreadable row; rebuilding it", self.path
+                )
+                self.close()
+                indexdb.remove_index_files(self.path)
+        return []
+
     def count(self) -> int:
         """How many sessions are indexed."""
         rows = self._query("SELECT count(*) FROM sessions")
@@ -412,12 +429,23 @@ class SessionIndex:
 
     def get(self, session_id: str) -> SessionSummary | None:
         """The summary of ``session_id``, if indexed."""
-        rows = self._query(f"{_SELECT} WHERE id = ?", (session_id,))
-        return _summary(rows[0]) if rows else None
+        found = self._summaries(f"{_SELECT} WHERE id = ?", (session_id,))
+        return found[0] if found else None
 
     def ids(self) -> builtins.list[str]:
         """Every indexed id."""
         return [row[0] for row in self._query("SELECT id FROM sessions ORDER BY id")]
+
+    def file_states(self) -> dict[str, tuple[str | None, str | None]]:
+        """``id -> (snapshot identity, journal identity)`` of every session, reconciled with
+        the folder first: sync tells changed sessions apart without reading any of them."""
+        db = self._ready()
+        if db is None:
+            return {}
+        try:
+            return indexdb.file_states(db)
+        except sqlite3.Error as exc:
+            raise SessionStorageError(f"cannot read the session index: {exc}") from exc
 
     def ids_starting_with(self, prefix: str) -> builtins.list[str]:
         """Indexed ids that begin with ``prefix``."""
@@ -444,15 +472,14 @@ class SessionIndex:
 
     def with_title(self, title: str) -> builtins.list[SessionSummary]:
         """Sessions whose title is ``title``, ignoring case, most recently active first."""
-        rows = self._query(
+        return self._summaries(
             f"{_SELECT} WHERE title_folded = ? ORDER BY active_at DESC, id DESC",
             (title.casefold(),),
         )
-        return [_summary(row) for row in rows]
 
     def damaged(self) -> builtins.list[SessionSummary]:
         """Sessions whose files do not load."""
-        return [_summary(r) for r in self._query(f"{_SELECT} WHERE damaged IS NOT NULL")]
+        return self._summaries(f"{_SELECT} WHERE damaged IS NOT NULL")
 
     def orphans(self) -> builtins.list[str]:
         """Ids with leftover files (journal, backup, lock) but no session file."""
@@ -487,8 +514,7 @@ class SessionIndex:
         if offset < 0:
             raise ValueError("offset must not be negative")
         sql = f"{_SELECT}{where} ORDER BY {order} LIMIT ? OFFSET ?"
-        rows = self._query(sql, [*args, -1 if limit is None else limit, offset])
-        return [_summary(row) for row in rows]
+        return self._summaries(sql, [*args, -1 if limit is None else limit, offset])
 
     def count_matching(
         self,
@@ -594,7 +620,10 @@ class SessionIndex:
             self._note_folder_change(db, folder_before)
 
     def record_message(self, session: Session, message: SessionMessage | None = None) -> None:
-        """After one append: counts, tokens, times and the message's searchable text.
+        """After one journaled change, in one transaction with the journal's new identity:
+        for a message, counts, tokens, times and its searchable text; for anything else
+        (usage, a tool run, title, tags, metadata) the whole row. Recording the identity
+        and the change together is what lets a crash in between heal on the next read.
 
         A session without a row (the index was rebuilt meanwhile) is indexed whole.
         """
@@ -603,7 +632,7 @@ class SessionIndex:
             return
         journal = file_stat(self.storage.get_journal_path(session.id))
         with self._writing(db):
-            found = indexdb.update_activity(
+            found = message is not None and indexdb.update_activity(
                 db,
                 session.id,
                 updated_at=format_timestamp(session.updated_at),
@@ -613,12 +642,14 @@ class SessionIndex:
                 completion_tokens=session.total_completion_tokens,
                 journal_stat=journal,
             )
-            if not found:
-                files = _Files(file_stat(self.storage.get_path(session.id)), journal)
-                indexdb.upsert_session(db, _row(session, files, self._size(session.id)))
-                indexdb.insert_message_texts(db, session.id, _texts(session.messages))
-            elif message is not None:
+            if found and message is not None:
                 indexdb.insert_message_texts(db, session.id, _texts([message]))
+                return
+            files = _Files(file_stat(self.storage.get_path(session.id)), journal)
+            known = db.execute("SELECT 1 FROM sessions WHERE id = ?", (session.id,)).fetchone()
+            indexdb.upsert_session(db, _row(session, files, self._size(session.id)))
+            if known is None:
+                indexdb.insert_message_texts(db, session.id, _texts(session.messages))
 
     def remove(self, session_id: str, *, folder_before: str | None = None) -> bool:
         """Drop ``session_id`` (row and searchable text); False when it was not there."""
@@ -753,7 +784,7 @@ def _row(session: Session, files: _Files, size: int) -> tuple[Any, ...]:
         session.total_completion_tokens,
         orjson.dumps(session.tags).decode(),
         orjson.dumps([t.casefold() for t in session.tags]).decode(),
-        session.working_dir,
+        normalize_dir(session.working_dir) if session.working_dir else "",
         session.model,
         1 if metadata.get("pinned") is True else 0,
         archived if isinstance(archived, str) and _is_timestamp(archived) else None,

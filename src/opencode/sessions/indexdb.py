@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import stat
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 SCHEMA_VERSION: Final = 1
+INDEX_FOLDER: Final = ".index"
 FILE_PREFIX: Final = "index-v"
 FILE_SUFFIX: Final = ".db"
 # A writer waits this long for another before SQLITE_BUSY; nobody holds the lock that long.
@@ -130,28 +133,33 @@ class IndexUnusableError(Exception):
     """The index file is damaged, foreign or of another schema: rebuild it."""
 
 
+def index_folder(storage_dir: Path) -> Path:
+    """The folder of the index files, inside the sessions folder.
+
+    A folder of its own because SQLite creates and removes its ``-wal`` and ``-shm`` files
+    on every open and last close: in the sessions folder that would change the folder's
+    mtime, which is how the index notices files added behind its back.
+    """
+    return storage_dir / INDEX_FOLDER
+
+
 def index_path(storage_dir: Path) -> Path:
-    """Where this version's index lives in ``storage_dir``."""
-    return storage_dir / f"{FILE_PREFIX}{SCHEMA_VERSION}{FILE_SUFFIX}"
+    """Where this version's index lives for the sessions folder ``storage_dir``."""
+    return index_folder(storage_dir) / f"{FILE_PREFIX}{SCHEMA_VERSION}{FILE_SUFFIX}"
 
 
-def is_index_file_name(name: str) -> bool:
-    """True for our index files of any version, with their -wal/-shm companions."""
-    return name.startswith(FILE_PREFIX) and FILE_SUFFIX in name
+_INDEX_FILE: Final = re.compile(r"index-v(?P<version>\d{1,6})\.db(?:-wal|-shm|-journal)?")
 
 
 def older_index_files(storage_dir: Path) -> list[Path]:
-    """Index files of older schema versions (and ``index.json`` of the first version)."""
-    found = []
+    """Index files of older schema versions, and ``index.json``/``index.lock`` of the first."""
+    found = [storage_dir / name for name in ("index.json", "index.lock")]
     with contextlib.suppress(OSError):
-        for name in os.listdir(storage_dir):
-            if name in ("index.json", "index.lock"):
-                found.append(storage_dir / name)
-            elif is_index_file_name(name):
-                version = name[len(FILE_PREFIX) :].split(".", 1)[0]
-                if version.isdigit() and int(version) < SCHEMA_VERSION:
-                    found.append(storage_dir / name)
-    return found
+        for name in os.listdir(index_folder(storage_dir)):
+            match = _INDEX_FILE.fullmatch(name)
+            if match is not None and int(match.group("version")) < SCHEMA_VERSION:
+                found.append(index_folder(storage_dir) / name)
+    return [path for path in found if os.path.lexists(path)]
 
 
 def remove_index_files(path: Path) -> None:
@@ -163,16 +171,22 @@ def remove_index_files(path: Path) -> None:
 
 def _refuse_special_files(path: Path) -> None:
     """SQLite follows links and would block on a FIFO: anything but a regular file in
-    place of the index or its companions is removed (it is a cache), never opened."""
+    place of the index or its companions is moved out of the way (a folder, renamed
+    aside) or removed (it is a cache), never opened."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         name = f"{path}{suffix}"
         try:
             mode = os.lstat(name).st_mode
         except FileNotFoundError:
             continue
-        if not stat.S_ISREG(mode):
-            os.unlink(name)
-            raise IndexUnusableError(f"{name} was not a regular file; removed it")
+        if stat.S_ISREG(mode):
+            continue
+        if stat.S_ISDIR(mode):
+            aside = f"{name}.unusable-{os.getpid()}-{time.time_ns()}"
+            os.rename(name, aside)
+            raise IndexUnusableError(f"{name} was a folder; moved it to {aside}")
+        os.unlink(name)
+        raise IndexUnusableError(f"{name} was not a regular file; removed it")
 
 
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -188,6 +202,7 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
             raise FileNotFoundError(path)
         from opencode import fsutil
 
+        fsutil.make_private_dir(path.parent)
         os.close(fsutil.open_regular(path, os.O_RDWR | os.O_CREAT))  # 0600 before SQLite
     try:
         db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)

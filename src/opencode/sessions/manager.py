@@ -681,9 +681,7 @@ class SessionManager:
 
     def _set_fields(self, fields: Mapping[str, Any]) -> None:
         """A structural change: journal it and update the index right away."""
-        session = self._record(OP_SET, {"fields": dict(fields)})
-        if not self._draft:
-            self._index_quietly(session.id, lambda: self.index.update(session, folder_before=None))
+        self._record(OP_SET, {"fields": dict(fields)})  # the index follows in the same call
 
     def _name_after_first_message(self, session: Session) -> None:
         """Title an untitled session from its first user message; the message is already

@@ -441,6 +441,7 @@ class SessionSummary:
         data = as_object(data, "summary")
         sid = session_id if session_id is not None else req_str(data, "id", "")
         created_at = timestamp(data, "created_at", "")
+        archived = data.get("archived_at")
         return cls(
             id=sid,
             title=str_or(data, "title", "", ""),
@@ -451,4 +452,10 @@ class SessionSummary:
             tags=str_list(data, "tags", ""),
             working_dir=str_or(data, "working_dir", "", ""),
             model=opt_str(data, "model", ""),
+            active_at=timestamp(data, "active_at", "") if data.get("active_at") else None,
+            damaged=opt_str(data, "damaged", ""),
+            pinned=opt_bool(data, "pinned", "", False),
+            archived_at=None if archived is None else timestamp(data, "archived_at", ""),
+            forked_from=opt_str(data, "forked_from", ""),
+            conflicts=str_list(data, "conflicts", ""),
         )

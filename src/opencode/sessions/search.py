@@ -9,6 +9,7 @@ of its best message; matches in the snippet sit between ``HIGHLIGHT_START`` and
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ DEFAULT_LIMIT: Final = 20
 # For a query matching more messages than this, only the newest this many are ranked.
 RANK_WINDOW: Final = 20_000
 MAX_QUERY_CHARS: Final = 1000
+# A query using any of FTS5's syntax is passed on as typed; anything else is plain words.
+_FTS_SYNTAX: Final = re.compile(r'["()*^:{}]|\b(?:AND|OR|NOT|NEAR)\b')
 
 
 class InvalidSearchQueryError(InvalidSessionValueError):
@@ -98,6 +101,9 @@ def _match_expression(query: str, roles: Sequence[str]) -> str:
     if unknown:
         choices = ", ".join(SEARCH_ROLES)
         raise InvalidSessionValueError(f"unknown role {unknown[0]!r}; choose from {choices}")
+    if not _FTS_SYNTAX.search(text):
+        # Plain words: each one a phrase, so "file.py", "foo-bar" and "c++" just work.
+        text = " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
     if not roles:
         return text
     columns = " ".join(SEARCH_ROLES[r] for r in dict.fromkeys(roles))

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO
+from typing import TYPE_CHECKING, Final, Protocol, TextIO
 
 from opencode.cli.console import console_for, printable
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.live import Live
+    from rich.markdown import Markdown
     from rich.segment import Segment
 
 ANSWER_PREFIX: Final = "Assistant: "
@@ -142,6 +144,7 @@ class MarkdownAnswer:
         self._printed_any = False
         self._live: Live | None = None
         self._last_draw = 0.0
+        self._draw_seconds = 0.0  # how long the last redraw took
         self._reasoning_open = False  # the cursor is after reasoning text, mid-line
         self._shown = False
         self._done = False
@@ -172,7 +175,7 @@ class MarkdownAnswer:
         if self._source.strip():
             with _ctrl_c_held():
                 self._end_reasoning()
-                self._draw(force=False)
+                self._draw()
 
     def finish(self) -> None:
         if self._done:
@@ -182,9 +185,8 @@ class MarkdownAnswer:
             self._stop_live()
             self._done = True
             self._end_reasoning()
-            rest = self._source[self._printed_to :]
-            if rest.strip():
-                self._print_for_good(rest)
+            for block in split_blocks(self._source[self._printed_to :]):
+                self._print_for_good(block)
             self._printed_to = len(self._source)
 
     def abort(self) -> None:
@@ -204,21 +206,25 @@ class MarkdownAnswer:
             self.console.print()
             self._reasoning_open = False
 
-    def _draw(self, *, force: bool) -> None:
-        now = time.monotonic()
-        if not force and self._live is not None and now - self._last_draw < self.refresh_seconds:
+    def _draw(self) -> None:
+        started = time.monotonic()
+        # Redraw at most every refresh_seconds, and spend at most a quarter of the time on it
+        # (a long code block takes a while to highlight on a slow machine).
+        interval = max(self.refresh_seconds, 3 * self._draw_seconds)
+        if self._live is not None and started - self._last_draw < interval:
             return
-        self._last_draw = now
-        growing = self._source[self._printed_to :]
-        settled = _settled_length(growing)
-        if settled:
-            self._print_for_good(growing[:settled])
-            self._printed_to += settled
-            growing = growing[settled:]
-        lines = self._render(growing)
+        # Every block but the last is complete: later text cannot change how it looks.
+        *settled, growing = split_blocks(self._source[self._printed_to :]) or [""]
+        for block in settled:
+            self._print_for_good(block)
+            self._printed_to += len(block)
         height = max(self.console.size.height - 2, 3)
-        self._live_region().update(_Lines(lines[-height:], trailing_newline=False), refresh=True)
+        view, cropped = _last_lines(growing, height)
+        lines = self._render(view, first=not cropped)[-height:]
+        self._live_region().update(_Lines(lines, trailing_newline=False), refresh=True)
         self._shown = True
+        self._last_draw = time.monotonic()
+        self._draw_seconds = self._last_draw - started
 
     def _live_region(self) -> Live:
         if self._live is None:
@@ -240,19 +246,23 @@ class MarkdownAnswer:
         if live is not None:
             live.stop()
 
-    def _print_for_good(self, source: str) -> None:
-        self.console.print(_Lines(self._render(source)))
+    def _print_for_good(self, block: str) -> None:
+        """Print one complete block above the live region (or where the cursor is)."""
+        if not block.strip():
+            return
+        self.console.print(_Lines(self._render(block)))
         self._printed_any = True
         self._shown = True
 
-    def _render(self, source: str) -> list[list[Segment]]:
-        """Rendered lines of ``source``; the answer's first block carries the prefix."""
+    def _render(self, source: str, *, first: bool = True) -> list[list[Segment]]:
+        """Rendered lines of ``source``; the answer's first block carries the prefix
+        (unless ``first`` is false: a view of its end only)."""
         from rich.segment import Segment
 
         lines: list[list[Segment]] = []
         if self._printed_any:
             lines.append([])  # the blank line Markdown puts between blocks
-        else:
+        elif first:
             source = source.lstrip("\n")
             if _first_block_is_paragraph(source):
                 source = ANSWER_PREFIX + source.lstrip()
@@ -317,7 +327,7 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
 
 
-def _markdown(source: str) -> Any:
+def _markdown(source: str) -> Markdown:
     from rich.markdown import Markdown
 
     markdown = Markdown("", code_theme=CODE_THEME, hyperlinks=False)  # links show their URL
@@ -326,8 +336,8 @@ def _markdown(source: str) -> Any:
     return markdown
 
 
-def _blocks(source: str) -> list[Token]:
-    """The top-level blocks of ``source``: each opening (or self-contained) block token."""
+def _block_tokens(source: str) -> list[Token]:
+    """The opening (or self-contained) token of each top-level block of ``source``."""
     return [
         token
         for token in _parser().parse(source)
@@ -335,21 +345,44 @@ def _blocks(source: str) -> list[Token]:
     ]
 
 
-def _settled_length(source: str) -> int:
-    """How much of ``source`` is blocks that later text cannot change: all but the last.
+def split_blocks(source: str) -> list[str]:
+    """``source`` cut before each top-level block; the pieces join back to ``source``.
 
-    An unclosed code fence runs to the end, so it is always the last block until closed.
+    Each block is rendered on its own, so an answer looks the same however it was streamed.
+    An unclosed code fence runs to the end, so it stays the last block until closed.
     """
-    blocks = _blocks(source)
-    if len(blocks) < 2:
-        return 0
-    start_line = blocks[-1].map[0] if blocks[-1].map else 0
-    offset = 0
-    for _ in range(start_line):
-        offset = source.index("\n", offset) + 1
-    return offset
+    starts = [token.map[0] for token in _block_tokens(source) if token.map]
+    if not starts:
+        return [source] if source else []
+    offsets = [0]
+    line = position = 0
+    for start in starts[1:]:
+        while line < start:
+            position = source.index("\n", position) + 1
+            line += 1
+        offsets.append(position)
+    offsets.append(len(source))
+    return [source[begin:end] for begin, end in itertools.pairwise(offsets)]
+
+
+def _last_lines(block: str, count: int) -> tuple[str, bool]:
+    """The end of a growing ``block``, enough to fill ``count`` lines, and whether it was cut.
+
+    Only the end of a long block is on screen while it grows; rendering all of it each time
+    would get slower with every line. A code fence keeps its opening line, so the end still
+    renders as code.
+    """
+    lines = block.split("\n")
+    if len(lines) <= count:
+        return block, False
+    tail = "\n".join(lines[-count:])
+    tokens = _block_tokens(block)
+    if tokens and tokens[0].type == "fence":
+        opening = block.lstrip("\n").split("\n", 1)[0]
+        tail = opening + "\n" + tail
+    return tail, True
 
 
 def _first_block_is_paragraph(source: str) -> bool:
-    blocks = _blocks(source)
+    blocks = _block_tokens(source)
     return not blocks or blocks[0].type == "paragraph_open"

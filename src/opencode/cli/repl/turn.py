@@ -54,6 +54,10 @@ class Turn:
                         self.view.text(delta.text)
             self.view.finish()
         except KeyboardInterrupt:
+            if self.stream is not None and self.stream.reply is not None:
+                self.view.abort()  # Ctrl-C after the last word: the answer is complete
+                self._record(self.stream.reply)
+                return
             self.interrupted()
             return
         except ChatError as exc:

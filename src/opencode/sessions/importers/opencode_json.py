@@ -35,7 +35,7 @@ def looks_like(document: object) -> bool:
 
 def parse(source: ImportInput) -> ParsedSession:
     """The session in an export; ``SessionCorruptedError`` problems become format errors."""
-    document = rec.parse_json(source.data, source.label)
+    document = rec.parse_json(source.data, source.label, "an opencode session")
     if not looks_like(document):
         raise ImportFormatError(
             "not an opencode session (expected 'id', 'created_at' and 'messages')", source.label

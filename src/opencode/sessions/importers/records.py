@@ -22,12 +22,12 @@ _BOM: Final = b"\xef\xbb\xbf"
 _MAX_EPOCH_MS: Final = 253_402_300_799_000
 
 
-def parse_json(data: bytes, label: str) -> Any:
-    """One JSON document."""
+def parse_json(data: bytes, label: str, what: str) -> Any:
+    """One JSON document; ``what`` names the format expected, for the error."""
     try:
         return orjson.loads(data.removeprefix(_BOM))
     except orjson.JSONDecodeError as exc:
-        raise ImportFormatError(f"not valid JSON ({exc})", label) from None
+        raise ImportFormatError(f"not {what} (not valid JSON: {exc})", label) from None
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def looks_like(document: object) -> bool:
 
 def parse(source: ImportInput) -> ParsedSession:
     """The conversation in an sst/opencode export."""
-    document = rec.parse_json(source.data, source.label)
+    document = rec.parse_json(source.data, source.label, "an sst/opencode export")
     if not looks_like(document):
         raise ImportFormatError(
             "not an sst/opencode export (expected 'info' and 'messages')", source.label

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from opencode.sessions.models import Session, SessionMessage, ToolInvocation
-from opencode.sessions.validate import MAX_COUNT, utc_now
+from opencode.sessions.validate import MAX_COUNT, MAX_NESTING, nesting_depth, utc_now
 
 REASONING_KEY: Final = "reasoning"
 USAGE_KEY: Final = "usage"
@@ -236,9 +236,12 @@ def _append_reasoning(message: SessionMessage, content: str) -> None:
 
 
 def _invocation(call: _Call, output: str, at: datetime, failed: bool) -> ToolInvocation:
+    arguments = arguments_object(call.arguments)
+    if nesting_depth(arguments) > MAX_NESTING:  # too deep to store as an object: as text
+        arguments = {"input": call.arguments}
     return ToolInvocation(
         tool_name=call.name,
-        arguments=arguments_object(call.arguments),
+        arguments=arguments,
         result=None if failed else output,
         timestamp=at,
         duration=max(0.0, (at - call.at).total_seconds()),

@@ -1,0 +1,263 @@
+"""What this machine remembers between syncs, in ``<data>/sync/``.
+
+``device.json`` names this data folder on every remote (a random id made on first sync).
+``<remote>.json`` (0600) holds, per session, the common point: the version both sides had
+after the last sync (an ``Entry``), with the identities of the local files it was read from
+(so an unchanged session is recognised from the index alone), plus entries received but not
+applied yet (their session was open elsewhere, or not selected), and per device the last
+batch read. Both files carry a format version and are replaced atomically; a newer one is
+refused. ``sync.lock`` serialises syncs of one data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from opencode import fsutil
+from opencode.sessions.ids import is_valid_session_id
+from opencode.sessions.validate import format_timestamp, utc_now
+from opencode.sync.errors import StateFileError, SyncBusyError
+from opencode.sync.layout import DEVICE_PATTERN
+from opencode.sync.manifest import BadRemoteDataError, Entry
+from opencode.sync.remotes import Remote
+
+STATE_FORMAT_VERSION: Final = 1
+DEVICE_FILE: Final = "device.json"
+LOCK_FILE: Final = "sync.lock"
+MAX_STATE_BYTES: Final = 1024 * 1024 * 1024
+
+Stat = tuple[str | None, str | None]
+
+
+def sync_dir_of(data_root: Path) -> Path:
+    """``<data root>/sync``."""
+    return data_root / "sync"
+
+
+@contextmanager
+def sync_lock(folder: Path) -> Iterator[None]:
+    """Hold the data folder's sync lock; ``SyncBusyError`` when another sync has it."""
+    try:
+        fsutil.make_private_dir(folder)
+        fd = fsutil.flock_exclusive(folder / LOCK_FILE)
+    except OSError as exc:
+        raise StateFileError(f"cannot lock {folder / LOCK_FILE}: {exc.strerror or exc}") from None
+    if fd is None:
+        raise SyncBusyError(
+            "another 'opencode sync' is running in this data folder; wait for it to finish"
+        )
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def device_id(folder: Path, *, create: bool) -> str | None:
+    """This data folder's device id; made (and written) on first use when ``create``."""
+    path = folder / DEVICE_FILE
+    document = _read_json(path)
+    if document is None:
+        if not create:
+            return None
+        device = secrets.token_hex(16)
+        _write_json(
+            path,
+            {
+                "version": STATE_FORMAT_VERSION,
+                "device": device,
+                "created_at": format_timestamp(utc_now()),
+            },
+        )
+        return device
+    _check_version(document, path)
+    found = document.get("device")
+    if not isinstance(found, str) or not DEVICE_PATTERN.fullmatch(found):
+        raise StateFileError(f"{path} holds no valid device id; remove it to get a new one")
+    return found
+
+
+@dataclass
+class SessionState:
+    """One session's common point with the remote, and what is waiting to be applied."""
+
+    base: Entry | None = None
+    stat: Stat | None = None  # the local files' identities when they matched ``base``
+    pending: list[Entry] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.base is not None:
+            data["base"] = self.base.to_dict()
+        if self.stat is not None:
+            data["stat"] = list(self.stat)
+        if self.pending:
+            data["pending"] = [entry.to_dict() for entry in self.pending]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: object) -> SessionState:
+        if not isinstance(data, dict):
+            raise BadRemoteDataError("not an object")
+        base = Entry.from_dict(data["base"]) if data.get("base") is not None else None
+        stat = data.get("stat")
+        pending = data.get("pending") or []
+        if not isinstance(pending, list):
+            raise BadRemoteDataError("pending is not a list")
+        return cls(
+            base=base,
+            stat=_stat(stat) if stat is not None else None,
+            pending=[Entry.from_dict(raw) for raw in pending],
+        )
+
+
+def _stat(value: object) -> Stat:
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(v is None or isinstance(v, str) for v in value)
+    ):
+        return (value[0], value[1])
+    raise BadRemoteDataError("stat is not a pair")
+
+
+@dataclass
+class SyncState:
+    """Everything this data folder remembers about one remote."""
+
+    path: Path
+    remote_url: str
+    endpoint_url: str | None
+    next_seq: int = 1
+    snapshot_seq: int = 0
+    create_only: bool | None = None
+    devices: dict[str, int] = field(default_factory=dict)
+    hosts: dict[str, str] = field(default_factory=dict)
+    sessions: dict[str, SessionState] = field(default_factory=dict)
+    bad_objects: set[str] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, folder: Path, remote: Remote) -> SyncState:
+        """The state of ``remote``; a fresh one when there is none or it was made for a
+        different bucket or endpoint (the remote was removed and added again elsewhere)."""
+        path = state_path(folder, remote.name)
+        fresh = cls(path, remote.url, remote.endpoint_url)
+        document = _read_json(path)
+        if document is None:
+            return fresh
+        _check_version(document, path)
+        if document.get("remote_url") != remote.url or (
+            document.get("endpoint_url") != remote.endpoint_url
+        ):
+            return fresh
+        try:
+            return cls._from_document(path, remote, document)
+        except (BadRemoteDataError, KeyError, TypeError, ValueError) as exc:
+            raise StateFileError(
+                f"{path} is damaged ({exc}); remove it to sync from scratch (nothing is lost)"
+            ) from None
+
+    @classmethod
+    def _from_document(cls, path: Path, remote: Remote, document: dict[str, Any]) -> SyncState:
+        sessions = {}
+        for session_id, raw in document.get("sessions", {}).items():
+            if is_valid_session_id(session_id):
+                sessions[session_id] = SessionState.from_dict(raw)
+        devices = {
+            str(d): int(seq)
+            for d, seq in document.get("devices", {}).items()
+            if DEVICE_PATTERN.fullmatch(str(d))
+        }
+        create_only = document.get("create_only")
+        return cls(
+            path=path,
+            remote_url=remote.url,
+            endpoint_url=remote.endpoint_url,
+            next_seq=int(document.get("next_seq", 1)),
+            snapshot_seq=int(document.get("snapshot_seq", 0)),
+            create_only=create_only if isinstance(create_only, bool) else None,
+            devices=devices,
+            hosts={str(k): str(v) for k, v in document.get("hosts", {}).items()},
+            sessions=sessions,
+            bad_objects={str(k) for k in document.get("bad_objects", [])},
+        )
+
+    def session(self, session_id: str) -> SessionState:
+        """The state of ``session_id`` (created empty on first use)."""
+        found = self.sessions.get(session_id)
+        if found is None:
+            found = self.sessions[session_id] = SessionState()
+        return found
+
+    def save(self) -> None:
+        """Write the state atomically (0600)."""
+        document = {
+            "version": STATE_FORMAT_VERSION,
+            "remote_url": self.remote_url,
+            "endpoint_url": self.endpoint_url,
+            "next_seq": self.next_seq,
+            "snapshot_seq": self.snapshot_seq,
+            "create_only": self.create_only,
+            "devices": self.devices,
+            "hosts": self.hosts,
+            "sessions": {
+                sid: data for sid, state in self.sessions.items() if (data := state.to_dict())
+            },
+            "bad_objects": sorted(self.bad_objects),
+        }
+        _write_json(self.path, document)
+
+
+def state_path(folder: Path, remote_name: str) -> Path:
+    """``<data>/sync/<remote>.json``."""
+    return folder / f"{remote_name}.json"
+
+
+def forget_remote(folder: Path, remote_name: str) -> bool:
+    """Remove what this data folder remembers of a remote; False when there was nothing."""
+    try:
+        return fsutil.unlink_if_present(state_path(folder, remote_name))
+    except OSError as exc:
+        raise StateFileError(f"cannot remove {state_path(folder, remote_name)}: {exc}") from None
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = fsutil.read_regular(path, MAX_STATE_BYTES)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise StateFileError(f"{path} is not valid JSON; remove it (nothing is lost)") from None
+    if not isinstance(document, dict):
+        raise StateFileError(f"{path} is not a sync state file; remove it (nothing is lost)")
+    return document
+
+
+def _check_version(document: dict[str, Any], path: Path) -> None:
+    version = document.get("version")
+    if not isinstance(version, int) or version > STATE_FORMAT_VERSION:
+        raise StateFileError(
+            f"{path} is format version {version}, newer than this opencode supports "
+            f"({STATE_FORMAT_VERSION}); upgrade opencode"
+        )
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    try:
+        fsutil.make_private_dir(path.parent)
+        fsutil.atomic_write(path, orjson.dumps(document) + b"\n")
+    except OSError as exc:
+        raise StateFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except TypeError as exc:  # orjson: a value it cannot encode (never expected)
+        raise StateFileError(f"cannot write {path}: {exc}") from None
