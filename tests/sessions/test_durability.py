@@ -3,7 +3,7 @@ journal, permissions, the index as a cache, and auto-save.
 
 Everything runs on real files under ``tmp_path``; faults are injected only where the real
 thing (a full disk) cannot be produced cheaply, and then at the lowest level the library
-calls (``fileio.write_all``, ``os.fsync``).
+calls (``fsutil.write_all``, ``os.fsync``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from opencode import fsutil
 from opencode.sessions import (
     InvalidSessionIdError,
     Session,
@@ -37,8 +39,6 @@ from opencode.sessions import (
     SessionStorage,
     SessionStorageError,
     SessionVersionError,
-    fileio,
-    journal,
 )
 
 WORKERS = Path(__file__).parent / "_workers"
@@ -110,7 +110,7 @@ def tree_state(root: Path) -> dict[str, tuple[bytes | None, int]]:
 
 
 class RecordingOs:
-    """The real ``os`` module as ``fileio`` sees it, recording the calls of a save in order."""
+    """The real ``os`` module as ``fsutil`` sees it, recording the calls of a save in order."""
 
     def __init__(self, events: list[tuple[Any, ...]]) -> None:
         self._events = events
@@ -124,9 +124,9 @@ class RecordingOs:
         self._events.append(("fsync", kind, info.st_ino))
         os.fsync(fd)
 
-    def link(self, src: Any, dst: Any) -> None:
+    def link(self, src: Any, dst: Any, **kwargs: Any) -> None:
         self._events.append(("link", Path(src).name, Path(dst).name))
-        os.link(src, dst)
+        os.link(src, dst, **kwargs)
 
     def replace(self, src: Any, dst: Any) -> None:
         self._events.append(("replace", Path(src).name, Path(dst).name))
@@ -151,7 +151,7 @@ def test_save_writes_a_synced_temp_file_in_the_folder_renames_it_and_syncs_the_f
         return fd, name
 
     monkeypatch.setattr(tempfile, "mkstemp", recording_mkstemp)
-    monkeypatch.setattr(fileio, "os", RecordingOs(events))
+    monkeypatch.setattr(fsutil, "os", RecordingOs(events))
     session.add_message(SessionMessage(role="assistant", content="second version"))
     storage.save(session)
     monkeypatch.undo()
@@ -401,47 +401,120 @@ def listed(manager: SessionManager) -> dict[str, tuple[str, int]]:
     return {s.id: (s.title, s.message_count) for s in manager.list_sessions()}
 
 
+def index_rows(storage: SessionStorage) -> dict[str, dict[str, Any]]:
+    """The index database's rows as the writers left them, read with plain SQLite: no
+    reconcile runs, so nothing can paper over an update that never happened."""
+    uri = storage.index_path.absolute().as_uri() + "?mode=rw"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        db.row_factory = sqlite3.Row
+        return {row["id"]: dict(row) for row in db.execute("SELECT * FROM sessions")}
+
+
+def index_schema_version(storage: SessionStorage) -> int:
+    uri = storage.index_path.absolute().as_uri() + "?mode=rw"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def tamper_with_index(storage: SessionStorage, *statements: str) -> None:
+    """Change the index behind the library's back, as another program could."""
+    with contextlib.closing(sqlite3.connect(storage.index_path, isolation_level=None)) as db:
+        for statement in statements:
+            db.execute(statement)
+
+
+def sqlite_database(path: Path, user_version: int) -> bytes:
+    """A small SQLite file made by someone else (say a newer opencode); returns its bytes."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.execute("CREATE TABLE future (shape TEXT)")
+        db.execute("INSERT INTO future VALUES ('unknown')")
+        db.execute(f"PRAGMA user_version = {user_version}")
+    return path.read_bytes()
+
+
+GARBAGE = b"\x00\x9f\xff\xfe garbage \x00" * 64
+
+
 @pytest.mark.parametrize(
-    "content, complaint",
+    "damage, complaint",
     [
         (None, None),
-        (b"\x00\x9f\xff\xfe garbage \x00", "rebuilding"),
-        (b'{"version": 0, "sessions": {}}', "old index version 0"),
+        ("garbage", "rebuilding"),
+        ("version 0", "schema version 0"),
+        ("index.json", None),
     ],
-    ids=["missing", "garbage", "version 0"],
+    ids=["missing", "garbage", "version 0", "old index.json"],
 )
 def test_lost_or_unusable_index_is_rebuilt_from_the_files(
     storage: SessionStorage,
-    content: bytes | None,
+    damage: str | None,
     complaint: str | None,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sessions = write_sessions(storage, "one", "two", "three")
-    if content is not None:
-        storage.index_path.write_bytes(content)
+    if damage == "garbage":
+        storage.index_path.write_bytes(GARBAGE)
+    elif damage == "version 0":
+        # a complete index that claims another schema, with a row the files contradict
+        # (kept as it is, it would be trusted: its files did not change)
+        index = SessionIndex(storage)
+        assert index.count() == 3
+        index.close()
+        tamper_with_index(
+            storage,
+            "UPDATE sessions SET title = 'stale', message_count = 99"
+            f" WHERE id = '{sessions[0].id}'",
+            "PRAGMA user_version = 0",
+        )
+    elif damage == "index.json":
+        old = {"version": 0, "sessions": {"ghost": {"title": "from the old index"}}}
+        (storage.storage_dir / "index.json").write_text(json.dumps(old))
     manager = new_manager(storage)
     with caplog.at_level(logging.WARNING, logger="opencode.sessions"):
         assert listed(manager) == {s.id: (s.title, s.message_count) for s in sessions}
     if complaint is not None:
         assert complaint in caplog.text
-        assert "index.json" in caplog.text
-    document = json.loads(storage.index_path.read_bytes())
-    assert document["version"] == 1
-    assert set(document["sessions"]) == {s.id for s in sessions}
+    assert index_schema_version(storage) == 1
+    rows = index_rows(storage)
+    assert {sid: (r["title"], r["message_count"]) for sid, r in rows.items()} == {
+        s.id: (s.title, s.message_count) for s in sessions
+    }
+    assert not (storage.storage_dir / "index.json").exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the rebuild warning gives SQLite's reason ('file is not a database') but not "
+    "which file was unusable",
+)
+def test_the_rebuild_warning_names_the_index_file(
+    storage: SessionStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_sessions(storage, "one")
+    storage.index_path.write_bytes(GARBAGE)
+    with caplog.at_level(logging.WARNING, logger="opencode.sessions"):
+        assert SessionIndex(storage).count() == 1
+    assert "rebuilding" in caplog.text
+    assert storage.index_path.name in caplog.text
 
 
 def test_index_from_a_newer_version_is_listed_from_files_and_never_overwritten(
     storage: SessionStorage, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A newer opencode keeps its index in a file of its own name (``index-v2.db``): this
+    version lists from the session files into its own index and never opens, rewrites or
+    removes the newer one."""
     sessions = write_sessions(storage, "one", "two")
-    newer = b'{"version": 99, "sessions": {"future": {"shape": "unknown"}}}\n'
-    storage.index_path.write_bytes(newer)
+    newer = storage.storage_dir / "index-v2.db"
+    newer_bytes = sqlite_database(newer, user_version=2)
+    newer_wal = storage.storage_dir / "index-v2.db-wal"
+    newer_wal.write_bytes(b"a newer version's write-ahead log")
     manager = new_manager(storage)
     with caplog.at_level(logging.WARNING, logger="opencode.sessions"):
         assert set(listed(manager)) == {s.id for s in sessions}
-    assert "newer" in caplog.text
+    assert "rebuilding" not in caplog.text  # ours was simply missing, nothing was unusable
 
-    # every kind of write that normally updates the index leaves it alone
+    # every kind of write that updates an index leaves the newer one alone
     created = manager.create(title="three")
     manager.add_message("user", "hi")
     manager.set_title("three, renamed")
@@ -450,30 +523,37 @@ def test_index_from_a_newer_version_is_listed_from_files_and_never_overwritten(
     manager.update_session(sessions[0].id, title="one, renamed")
     manager.delete(sessions[1].id)
     storage.cleanup_old_sessions(max_age_days=0, keep_minimum=5)
-    assert storage.index_path.read_bytes() == newer
+    SessionIndex(storage).rebuild()
+    assert newer.read_bytes() == newer_bytes
+    assert newer_wal.read_bytes() == b"a newer version's write-ahead log"
 
     assert listed(manager) == {
         sessions[0].id: ("one, renamed", 1),
         created.id: ("three, renamed", 1),
     }
     assert {s.id for s in SessionIndex(storage).list()} == {sessions[0].id, created.id}
-    assert storage.index_path.read_bytes() == newer
+    assert set(index_rows(storage)) == {sessions[0].id, created.id}
+    assert newer.read_bytes() == newer_bytes
 
 
 def test_index_upgraded_by_a_newer_version_meanwhile_is_not_overwritten(
     storage: SessionStorage,
 ) -> None:
-    """Two terminals: ours loaded a v1 index, then a newer opencode rewrote it."""
+    """Two terminals: ours has its index open, then a newer opencode builds its own."""
     manager = new_manager(storage)
     session = manager.create(title="before the upgrade")
-    assert json.loads(storage.index_path.read_bytes())["version"] == 1
-    newer = b'{"version": 99, "sessions": {}}\n'
-    storage.index_path.write_bytes(newer)
+    assert index_schema_version(storage) == 1
+    newer = storage.storage_dir / "index-v2.db"
+    newer_bytes = sqlite_database(newer, user_version=2)
     manager.set_title("after the upgrade")
+    manager.add_message("user", "still recorded")
     manager.add_tag("late")
     manager.close()
-    assert storage.index_path.read_bytes() == newer
+    assert newer.read_bytes() == newer_bytes
     assert storage.load(session.id).title == "after the upgrade"
+    row = index_rows(storage)[session.id]
+    assert (row["title"], row["message_count"]) == ("after the upgrade", 1)
+    assert json.loads(row["tags"]) == ["late"]
 
 
 def test_session_files_added_or_removed_by_hand_show_up_in_listings(
@@ -482,7 +562,7 @@ def test_session_files_added_or_removed_by_hand_show_up_in_listings(
     kept, removed = write_sessions(storage, "kept", "removed")
     manager = new_manager(storage)
     assert set(listed(manager)) == {kept.id, removed.id}  # the index now exists and is used
-    assert set(json.loads(storage.index_path.read_bytes())["sessions"]) == {kept.id, removed.id}
+    assert set(index_rows(storage)) == {kept.id, removed.id}
 
     elsewhere = SessionStorage(tmp_path / "elsewhere")
     (arrived,) = write_sessions(elsewhere, "copied in")
@@ -495,7 +575,8 @@ def test_session_files_added_or_removed_by_hand_show_up_in_listings(
     assert listed(manager) == expected
     fresh = SessionIndex(storage)
     assert {s.id: (s.title, s.message_count) for s in fresh.list()} == expected
-    assert set(json.loads(storage.index_path.read_bytes())["sessions"]) == set(expected)
+    rows = index_rows(storage)
+    assert {sid: (r["title"], r["message_count"]) for sid, r in rows.items()} == expected
     resumed = new_manager(storage)
     assert resumed.resume(arrived.id).message_count == 2
     resumed.close()
@@ -552,7 +633,7 @@ def test_failed_save_raises_storage_error_and_keeps_the_previous_file(
     before = file_states(storage, two_versions.id)
     two_versions.add_message(SessionMessage(role="user", content="never stored"))
     if target == "write_all":
-        monkeypatch.setattr(fileio, "write_all", replacement)
+        monkeypatch.setattr(fsutil, "write_all", replacement)
     else:
         monkeypatch.setattr(os, "fsync", replacement)
     with pytest.raises(SessionStorageError) as caught:
@@ -619,7 +700,7 @@ def test_failed_journal_append_leaves_no_partial_line(
     journal_path = storage.get_journal_path(session.id)
     before = journal_path.read_bytes()
 
-    monkeypatch.setattr(journal, "write_all", full_disk_write)
+    monkeypatch.setattr(fsutil, "write_all", full_disk_write)
     with pytest.raises(SessionStorageError, match="no space left on device"):
         manager.add_message("user", "lost " + "x" * 500)
     monkeypatch.undo()
@@ -641,7 +722,7 @@ def test_failed_compaction_keeps_the_journal_so_nothing_is_lost(
     session = manager.create(title="full disk")
     for i in range(3):
         manager.add_message("user", f"m{i}")
-    monkeypatch.setattr(fileio, "write_all", full_disk_write)
+    monkeypatch.setattr(fsutil, "write_all", full_disk_write)
     with pytest.raises(SessionStorageError, match="no space left on device"):
         manager.save()
     assert raw_snapshot(storage, session.id)["messages"] == []
@@ -831,13 +912,17 @@ def test_journal_is_compacted_inline_once_it_passes_the_size_limit(
     manager = new_manager(storage, compact_journal_bytes=limit)  # no auto-save thread
     session = manager.create(title="big")
     journal_path = storage.get_journal_path(session.id)
+    snapshot_path = storage.get_path(session.id)
     snapshot_counts = []
-    for i in range(40):
+    for i in range(80):
         manager.add_message("user", f"m{i} " + "x" * 400)
-        assert journal_path.stat().st_size < limit
+        # folded in once it passes the limit and twice the snapshot (geometric growth)
+        threshold = max(limit, 2 * snapshot_path.stat().st_size)
+        assert journal_path.stat().st_size < threshold
         snapshot_counts.append(len(raw_snapshot(storage, session.id)["messages"]))
-    # the snapshot caught up several times without any save() call
-    assert len(set(snapshot_counts)) >= 4
+    # the snapshot caught up several times without any save() call, each time at least
+    # doubling, so a long session is rewritten a bounded number of times
+    assert len(set(snapshot_counts)) >= 3
     assert snapshot_counts == sorted(snapshot_counts)
     assert contents(storage.load(session.id)) == [m.content for m in session.messages]
     manager.close()
@@ -872,13 +957,13 @@ def test_folders_are_0700_and_every_file_0600_even_with_umask_0(
     storage.storage_dir.mkdir(parents=True)
     storage.storage_dir.chmod(0o755)  # a loose folder from an older version or by hand
     temp_modes: list[int] = []
-    real_write_all = fileio.write_all
+    real_write_all = fsutil.write_all
 
     def recording_write_all(fd: int, data: bytes) -> None:
         temp_modes.append(stat.S_IMODE(os.fstat(fd).st_mode))
         real_write_all(fd, data)
 
-    monkeypatch.setattr(fileio, "write_all", recording_write_all)
+    monkeypatch.setattr(fsutil, "write_all", recording_write_all)
     old_umask = os.umask(0)
     try:
         manager = new_manager(storage)
@@ -893,7 +978,8 @@ def test_folders_are_0700_and_every_file_0600_even_with_umask_0(
     assert stat.S_IMODE(storage.storage_dir.stat().st_mode) == 0o700
     sid = session.id
     expected = {f"{sid}{s}" for s in (".json", ".backup", ".jsonl", ".lock", ".owner")}
-    assert expected | {"index.json"} <= set(modes)
+    index_files = {"index-v1.db", "index-v1.db-wal", "index-v1.db-shm"}  # open: WAL in use
+    assert expected | index_files <= set(modes)
     assert {name: mode for name, mode in modes.items() if mode != 0o600} == {}
     assert temp_modes
     assert set(temp_modes) == {0o600}
@@ -906,33 +992,16 @@ def autosave_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "opencode-autosave" and t.is_alive()]
 
 
-def test_auto_save_catches_the_snapshot_up_with_the_journal(storage: SessionStorage) -> None:
-    before = set(autosave_threads())
-    manager = new_manager(storage, auto_save_interval=0.2)
-    session = manager.create(title="auto")
-    for i in range(5):
-        manager.add_message("user", f"m{i}")
-    assert len(set(autosave_threads()) - before) == 1
-
-    def caught_up() -> bool:
-        data = raw_snapshot(storage, session.id)
-        return len(data["messages"]) == 5 and data["journal_seq"] == 5
-
-    assert wait_for(caught_up), raw_snapshot(storage, session.id)
-    assert storage.get_journal_path(session.id).stat().st_size == 0
-
-    manager.close()
-    assert wait_for(lambda: set(autosave_threads()) <= before, timeout=10)
-
-
 @pytest.mark.parametrize("interval", [0, -1])
 def test_auto_save_off_starts_no_thread(storage: SessionStorage, interval: float) -> None:
     before = set(autosave_threads())
     manager = new_manager(storage, auto_save_interval=interval)
     session = manager.create(title="manual")
     manager.add_message("user", "m0")
-    time.sleep(0.3)
-    assert set(autosave_threads()) == before
+    # create() would have started the thread before returning; with none, nothing can save
+    # behind our back, so there is nothing to wait for. (Threads of earlier tests may still
+    # be ending, hence <=.)
+    assert set(autosave_threads()) <= before
     assert raw_snapshot(storage, session.id)["messages"] == []
     manager.close()
     assert len(raw_snapshot(storage, session.id)["messages"]) == 1

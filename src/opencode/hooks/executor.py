@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 FALLBACK_SHELL: Final = "/bin/sh"
 # After a kill, how long to wait for the pipes to close (a process that escaped the group
 # with setsid may hold them open).
-_REAP_SECONDS: Final = 2.0
+_REAP_SECONDS: Final = 10.0
 _STDERR_TAIL_CHARS: Final = 200
 
 

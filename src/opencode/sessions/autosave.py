@@ -22,6 +22,7 @@ class AutoSaver:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stopped: threading.Thread | None = None
 
     @property
     def running(self) -> bool:
@@ -53,8 +54,15 @@ class AutoSaver:
         self._wake.set()
         thread = self._thread
         self._thread = None
+        self._stopped = thread
         if wait and thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5.0)
+
+    def join(self, timeout: float = 60.0) -> None:
+        """Wait for a stopped thread to end (call it without holding the manager's lock)."""
+        thread = self._stopped
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def _run(self) -> None:
         while True:

@@ -63,6 +63,8 @@ logger = logging.getLogger(__name__)
 # a bounded number of times (total writes stay within about 3x its final size).
 DEFAULT_COMPACT_JOURNAL_BYTES: Final = 1024 * 1024
 COMPACT_RATIO: Final = 2.0
+# At interpreter exit, how long to wait for a save the auto-save thread has under way.
+EXIT_SAVE_WAIT: Final = 60.0
 
 
 _live_managers: weakref.WeakSet[SessionManager] = weakref.WeakSet()
@@ -283,7 +285,21 @@ class SessionManager:
         return True
 
     def close(self) -> None:
-        """Save the current session, announce its end and release it."""
+        """Save the current session, announce its end and release it.
+
+        The auto-save thread has ended when this returns (a save it had under way included).
+        """
+        autosaver = self._autosaver
+        try:
+            self._close()
+        finally:
+            # Joining while holding the lock (a callback closing the session) could wait on
+            # a save that waits for the lock: then the thread is left to end by itself.
+            holding = getattr(self._lock, "_is_owned", lambda: False)()
+            if not holding:
+                autosaver.join()
+
+    def _close(self) -> None:
         with self._lock:
             session = self._current
             if session is None:
@@ -473,7 +489,7 @@ class SessionManager:
                 self._compact()
 
     def _save_at_exit(self) -> None:
-        if not self._lock.acquire(timeout=5.0):
+        if not self._lock.acquire(timeout=EXIT_SAVE_WAIT):
             return
         try:
             if self._current is not None and self.is_dirty:
