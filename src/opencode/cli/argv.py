@@ -109,20 +109,27 @@ class IdCommand:
 
     ``many``: every argument is an id (``delete ID...``); otherwise the words after the id
     are text (``title ID TITLE...``). ``value_options``: the command's options that take a
-    value, so that value is never offered ids.
+    value, so that value is never offered ids. ``offers``: which ids fit (``SESSIONS``, the
+    default; ``ARCHIVED`` for ``unarchive``; ``TRASHED`` for ``trash restore``).
     """
 
-    __slots__ = ("many", "name", "value_options")
+    __slots__ = ("many", "name", "offers", "value_options")
 
-    def __init__(self, name: str, *value_options: str, many: bool = False) -> None:
+    def __init__(
+        self, name: str, *value_options: str, many: bool = False, offers: str = "sessions"
+    ) -> None:
         self.name = name
         self.value_options = frozenset(value_options)
         self.many = many
+        self.offers = offers
 
     def __repr__(self) -> str:
         return f"IdCommand({self.name!r}, many={self.many})"
 
 
+SESSIONS: Final = "sessions"
+ARCHIVED: Final = "archived"
+TRASHED: Final = "trashed"
 SESSION_GROUP: Final = "session"
 # ``opencode session <name> ID``: name, then the command's options that take a value.
 ID_COMMANDS: Final = {
@@ -137,12 +144,16 @@ ID_COMMANDS: Final = {
         IdCommand("recover"),
         IdCommand("fork", "--at", "--before-message", "--title", "-t"),
         IdCommand("archive", many=True),
-        IdCommand("unarchive", many=True),  # TODO: offer archived ids (completion_rows has none)
+        IdCommand("unarchive", many=True, offers=ARCHIVED),
         IdCommand("pin", many=True),
         IdCommand("unpin", many=True),
         IdCommand("resolve"),
         IdCommand("share", "--remote", "--expires"),
     )
+}
+# ``opencode session <group> <name> ID``: commands of the groups under ``session``.
+NESTED_ID_COMMANDS: Final = {
+    ("trash", "restore"): IdCommand("restore", many=True, offers=TRASHED),
 }
 
 

@@ -17,7 +17,17 @@ import os
 import sys
 from pathlib import Path
 
-from opencode.cli.argv import DATA_DIR, ID_COMMANDS, SESSION_GROUP, SESSION_ID, read_root
+from opencode.cli.argv import (
+    ARCHIVED,
+    DATA_DIR,
+    ID_COMMANDS,
+    NESTED_ID_COMMANDS,
+    SESSION_GROUP,
+    SESSION_ID,
+    SESSIONS,
+    TRASHED,
+    read_root,
+)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -71,21 +81,52 @@ def _one_line(text: str) -> str:
     return "".join(" " if ch.isspace() or not ch.isprintable() else ch for ch in text).strip()
 
 
-def session_id_completions(incomplete: str, data_dir: str | None = None) -> list[tuple[str, str]]:
-    """``(id, title)`` for every indexed id starting with ``incomplete``, most recent first.
+def session_id_completions(
+    incomplete: str, data_dir: str | None = None, offers: str = SESSIONS
+) -> list[tuple[str, str]]:
+    """``(id, title)`` for every id starting with ``incomplete``, most recent first: of the
+    sessions in listings, of the archived ones (``ARCHIVED``) or of the trash (``TRASHED``).
 
-    Asks the index database alone; a missing or unreadable index completes nothing.
+    Asks the index database (or the trash folder) alone; anything missing or unreadable
+    completes nothing.
     """
+    if offers == TRASHED:
+        return _trashed_completions(incomplete, data_dir)
     from opencode.sessions.indexdb import completion_rows
 
     path = index_path(data_dir)
     if not os.path.isfile(path):
         return []
     try:
-        rows = completion_rows(path, incomplete, MAX_COMPLETIONS)
+        rows = completion_rows(path, incomplete, MAX_COMPLETIONS, archived=offers == ARCHIVED)
     except Exception:  # sqlite3.Error, a locked or foreign file: complete nothing, quietly
         return []
     return [(session_id, _one_line(title) or UNTITLED) for session_id, title in rows]
+
+
+def _trashed_completions(incomplete: str, data_dir: str | None) -> list[tuple[str, str]]:
+    """Ids of the sessions in the trash, with the titles their records keep."""
+    import json
+
+    root = os.path.expanduser(data_dir) if data_dir else default_data_dir()
+    folder = os.path.join(root, "trash")
+    found = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    for name in sorted(names):
+        if not name.endswith(".json") or not name.startswith(incomplete):
+            continue
+        session_id, title = name[: -len(".json")], ""
+        try:
+            with open(os.path.join(folder, session_id + ".trashed"), "rb") as handle:
+                record = json.loads(handle.read(65536))
+            title = record.get("title", "") if isinstance(record, dict) else ""
+        except (OSError, ValueError):
+            pass
+        found.append((session_id, _one_line(str(title)) or UNTITLED))
+    return found[:MAX_COMPLETIONS]
 
 
 # -- where the cursor is ----------------------------------------------------------------------
@@ -187,30 +228,41 @@ def _hand_glued_words_to_typer(cursor: Cursor) -> None:
 
 def completes_session_id(args: list[str], incomplete: str) -> bool:
     """True when ``incomplete`` is the value of ``--resume`` or an ID argument of a command."""
+    return ids_offered(args, incomplete) is not None
+
+
+def ids_offered(args: list[str], incomplete: str) -> str | None:
+    """Which ids fit where the cursor is (``argv.SESSIONS``, ``ARCHIVED``, ``TRASHED``), or
+    None when it is not at a session id."""
     if incomplete.startswith("-") or "--" in args:
-        return False
+        return None
     root = read_root(args)
     if root.awaiting is not None:
-        return root.awaiting.completes == SESSION_ID
+        return SESSIONS if root.awaiting.completes == SESSION_ID else None
     return _command_takes_id(args[root.end :])
 
 
-def _command_takes_id(words: list[str]) -> bool:
-    """``session <command> ...``: is the next positional word a session id?"""
-    if len(words) < 2 or words[0] != SESSION_GROUP or words[1] not in ID_COMMANDS:
-        return False
-    command = ID_COMMANDS[words[1]]
+def _command_takes_id(words: list[str]) -> str | None:
+    """``session <command> ...``: which ids the next positional word takes, if any."""
+    if len(words) < 2 or words[0] != SESSION_GROUP:
+        return None
+    nested = NESTED_ID_COMMANDS.get((words[1], words[2])) if len(words) > 2 else None
+    if nested is not None:
+        command, j = nested, 3
+    elif words[1] in ID_COMMANDS:
+        command, j = ID_COMMANDS[words[1]], 2
+    else:
+        return None
     positionals = 0
-    j = 2
     while j < len(words):
         if words[j] in command.value_options:
             if j + 1 == len(words):
-                return False  # the cursor is at that option's value
+                return None  # the cursor is at that option's value
             j += 2
             continue
         positionals += not words[j].startswith("-")
         j += 1
-    return positionals == 0 or command.many
+    return command.offers if positionals == 0 or command.many else None
 
 
 # -- what the shell scripts read --------------------------------------------------------------
@@ -266,11 +318,12 @@ def complete_from_environment() -> bool:
     if incomplete.startswith("-") and "=" in incomplete:
         name, _, incomplete = incomplete.partition("=")  # Click completes --opt=value this way
         args, prefix = [*args, name], f"{name}="
-    if not completes_session_id(args, incomplete):
+    offers = ids_offered(args, incomplete)
+    if offers is None:
         if cursor.glued:
             _hand_glued_words_to_typer(cursor)
         return False
-    items = session_id_completions(incomplete, read_root(args).value_of(DATA_DIR))
+    items = session_id_completions(incomplete, read_root(args).value_of(DATA_DIR), offers)
     if shell == "fish" and os.environ.get("_TYPER_COMPLETE_FISH_ACTION") == "is-args":
         raise SystemExit(0 if items else 1)  # scripts Typer wrote ask twice; ours ask once
     if cursor.split_at_equals:

@@ -49,7 +49,8 @@ class SortField(str, Enum):
     ``SessionIndex.list`` maps them to fields (``SORT_ALIASES``); a test checks the two agree.
     """
 
-    updated = "updated"
+    updated = "updated"  # the last message: what "recent" means
+    changed = "changed"  # any change, a new title or tag included
     created = "created"
     title_ = "title"  # ``title`` would shadow str.title
     messages = "messages"

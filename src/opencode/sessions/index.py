@@ -59,6 +59,7 @@ SORT_ALIASES: Final = {
     "active": "active_at",
     "recent": "active_at",
     "updated": "active_at",
+    "changed": "updated_at",
     "created": "created_at",
     "messages": "message_count",
     "tokens": "total_tokens",

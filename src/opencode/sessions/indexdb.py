@@ -444,16 +444,20 @@ def forget_orphan(db: sqlite3.Connection, session_id: str) -> None:
     db.execute("DELETE FROM orphans WHERE id = ?", (session_id,))
 
 
-def completion_rows(path: str, prefix: str, limit: int) -> list[tuple[str, str]]:
-    """``(id, title)`` of healthy, unarchived sessions whose id starts with ``prefix``,
-    most recently active first. Standard library only: this is the whole TAB path."""
+def completion_rows(
+    path: str, prefix: str, limit: int, *, archived: bool = False
+) -> list[tuple[str, str]]:
+    """``(id, title)`` of the sessions whose id starts with ``prefix`` (unarchived ones, or
+    with ``archived`` only archived ones), most recently active first. Standard library
+    only: this is the whole TAB path."""
     uri = Path(path).absolute().as_uri() + "?mode=ro"
     db = sqlite3.connect(uri, uri=True, timeout=1.0)
     try:
         db.execute("PRAGMA trusted_schema = OFF")
         upper = prefix + "\U0010ffff"
         return db.execute(
-            "SELECT id, title FROM sessions WHERE id >= ? AND id < ? AND archived_at IS NULL"
+            "SELECT id, title FROM sessions WHERE id >= ? AND id < ?"
+            f" AND archived_at IS {'NOT ' if archived else ''}NULL"
             " ORDER BY active_at DESC, id DESC LIMIT ?",
             (prefix, upper, limit),
         ).fetchall()

@@ -264,32 +264,43 @@ def _overlaps(start: int, end: int, ranges: list[tuple[int, int]]) -> bool:
     return i >= 0 and ranges[i][1] > start
 
 
-_TOKEN_CHARS: Final = frozenset(string.ascii_letters + string.digits + "_-+")
-
-
 def _standing_alone(text: str, spans: list[_Span]) -> list[_Span]:
     """Drop plugin matches glued to a longer run of token characters (random base64, an
     upper-case hex digest: the plugins' regexes have no word boundaries, and ``ACCA`` + 16
-    hex digits is an AWS key id to them) unless the glue is itself replaced, as a second
-    pass would see a placeholder there (redaction must be idempotent)."""
-    kept = [s for s in spans if not s.alone or not _glued(text, s, [])]
-    waiting = [s for s in spans if s.alone and _glued(text, s, [])]
-    while waiting:
-        covered = [(s.start, s.end) for s in _merge(kept)]
-        freed = [s for s in waiting if not _glued(text, s, covered)]
-        if not freed:
-            break
-        kept += freed
-        waiting = [s for s in waiting if _glued(text, s, covered)]
+    hex digits is an AWS key id to them), unless what they are glued to is replaced too: a
+    second pass would see a placeholder there, and redaction must be idempotent."""
+    kept: list[_Span] = []
+    unresolved: dict[_Span, set[int]] = {}  # a glued match -> the glued positions left
+    for span in spans:
+        glue = {at for at in (span.start - 1, span.end) if _is_token_char(text, at)}
+        if span.alone and glue:
+            unresolved[span] = glue
+        else:
+            kept.append(span)
+    waiting_at: dict[int, list[_Span]] = {}
+    for span, glue in unresolved.items():
+        for at in glue:
+            waiting_at.setdefault(at, []).append(span)
+    positions = sorted(waiting_at)
+    queue = list(kept)
+    while queue and waiting_at:  # each replaced span frees the matches glued into it
+        cover = queue.pop()
+        i = bisect_left(positions, cover.start)
+        while i < len(positions) and positions[i] < cover.end:
+            for span in waiting_at.pop(positions[i], ()):
+                unresolved[span].discard(positions[i])
+                if not unresolved[span]:
+                    kept.append(span)
+                    queue.append(span)
+            i += 1
     return kept
 
 
-def _glued(text: str, span: _Span, replaced: list[tuple[int, int]]) -> bool:
-    before, after = span.start - 1, span.end
-    return any(
-        0 <= at < len(text) and text[at] in _TOKEN_CHARS and not _overlaps(at, at + 1, replaced)
-        for at in (before, after)
-    )
+_TOKEN_CHARS: Final = frozenset(string.ascii_letters + string.digits + "_-+")
+
+
+def _is_token_char(text: str, at: int) -> bool:
+    return 0 <= at < len(text) and text[at] in _TOKEN_CHARS
 
 
 # -- the finders ------------------------------------------------------------------------------
