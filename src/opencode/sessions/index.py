@@ -785,7 +785,7 @@ def _row(session: Session, files: _Files, size: int) -> tuple[Any, ...]:
         session.total_completion_tokens,
         orjson.dumps(session.tags).decode(),
         orjson.dumps([t.casefold() for t in session.tags]).decode(),
-        normalize_dir(session.working_dir) if session.working_dir else "",
+        _stored_dir(session.working_dir),
         session.model,
         1 if metadata.get("pinned") is True else 0,
         archived if isinstance(archived, str) and _is_timestamp(archived) else None,
@@ -798,6 +798,12 @@ def _row(session: Session, files: _Files, size: int) -> tuple[Any, ...]:
         files.snapshot,
         files.journal,
     )
+
+
+def _stored_dir(folder: str) -> str:
+    """A session's folder as queries compare it: absolute ones normalised; a folder from
+    another system (``C:\\work``) kept as it is, never resolved against our cwd."""
+    return normalize_dir(folder) if os.path.isabs(folder) else folder
 
 
 def _str_or_none(value: object) -> str | None:

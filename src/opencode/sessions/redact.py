@@ -331,7 +331,6 @@ def _library_finders() -> list[Finder]:
         from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
         from detect_secrets.plugins.jwt import JwtTokenDetector
         from detect_secrets.plugins.mailchimp import MailchimpDetector
-        from detect_secrets.plugins.openai import OpenAIDetector
         from detect_secrets.plugins.pypi_token import PypiTokenDetector
         from detect_secrets.plugins.sendgrid import SendGridDetector
         from detect_secrets.plugins.slack import SlackDetector
@@ -349,7 +348,6 @@ def _library_finders() -> list[Finder]:
         (GitLabTokenDetector(), "gitlab-token"),
         (SlackDetector(), "slack-token"),
         (StripeDetector(), "stripe-key"),
-        (OpenAIDetector(), "openai-key"),
         (SendGridDetector(), "sendgrid-key"),
         (PypiTokenDetector(), "pypi-token"),
         (TwilioKeyDetector(), "twilio-key"),
@@ -357,18 +355,20 @@ def _library_finders() -> list[Finder]:
         (SquareOAuthDetector(), "square-token"),
         (DiscordBotTokenDetector(), "discord-token"),
         (AzureStorageKeyDetector(), "azure-storage-key"),
-        (JwtTokenDetector(), "jwt"),
         (BasicAuthDetector(), "url-password"),
     ]
-    return [_plugin_finder(plugin, kind) for plugin, kind in plugins]
+    jwt = _regex_finder("jwt", _JWT, lambda m: JwtTokenDetector.is_formally_valid(m.group()))
+    return [*(_plugin_finder(plugin, kind) for plugin, kind in plugins), jwt]
 
 
 # Where a plugin's match stops short of the whole credential, the full extent from its start:
-# the JWT regex ends before the signature; the Stripe one after 24 characters (keys are longer).
-_EXTENTS: Final = {
-    "jwt": re.compile(r"[A-Za-z0-9_=-]+(?:\.[A-Za-z0-9_=-]+){1,4}"),
-    "stripe-key": re.compile(r"[rs]k_live_[0-9A-Za-z]+"),
-}
+# the Stripe regex stops after 24 characters, and live keys are longer.
+_EXTENTS: Final = {"stripe-key": re.compile(r"[rs]k_live_[0-9A-Za-z]+")}
+# The JWT plugin's regex ends before the signature and, like its OpenAI one, starts a scan of
+# the whole run at every "eyJ" in it (quadratic on a long base64url blob); so ours finds
+# JWTs, from the start of a run only, and the plugin's ``is_formally_valid`` (header and
+# payload decode to JSON) confirms them.
+_JWT: Final = r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*=*\.[A-Za-z0-9_-]+=*(?:\.[A-Za-z0-9_-]+=*){0,3}"
 
 
 # Plugins whose regexes match some context and capture the secret itself in their groups
@@ -423,10 +423,11 @@ def _mixed_case_with_digit(match: re.Match[str]) -> bool:
 
 
 def _own_provider_finders() -> list[Finder]:
-    """Provider formats detect-secrets 1.5 does not know."""
+    """Provider formats detect-secrets 1.5 does not know (or, for OpenAI, knows only in the
+    legacy form, with a regex that is quadratic on long runs: ours covers both)."""
     return [
         _regex_finder("anthropic-key", r"sk-ant-(?<![\w-]sk-ant-)[A-Za-z0-9_-]{20,}"),
-        # The plugin knows only legacy keys (with "T3BlbkFJ"); sk-proj-, sk-svcacct-... are newer.
+        # Legacy keys (with "T3BlbkFJ") and the newer sk-proj-, sk-svcacct-, sk-admin- ones.
         _regex_finder(
             "openai-key",
             r"sk-(?<![\w-]sk-)(?:proj-|svcacct-|admin-)?(?P<body>[A-Za-z0-9_-]{32,})",

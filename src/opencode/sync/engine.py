@@ -561,8 +561,7 @@ class SyncRun:
             sid
             for sid, state in self.state.sessions.items()
             if sid not in files
-            and state.base is not None
-            and not state.base.is_tombstone
+            and state.has_live_base
             and not state.pending
             and self._is_selected(sid)
             and not self.local.exists(sid)
