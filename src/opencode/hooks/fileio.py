@@ -8,47 +8,37 @@ ordinary error; and what we write is private (files 0600, folders 0700) whatever
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
-import stat
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-if TYPE_CHECKING:
-    from filelock import FileLock
+from opencode import fsutil
 
 # Real files nest 3-4 levels; the JSON decoder recurses once per level, so a bound far below
 # the interpreter's recursion limit keeps deep input an error on every Python version.
 MAX_JSON_DEPTH: Final = 64
-PRIVATE_FILE_MODE: Final = 0o600
-PRIVATE_DIR_MODE: Final = 0o700
+PRIVATE_FILE_MODE: Final = fsutil.PRIVATE_FILE_MODE
+PRIVATE_DIR_MODE: Final = fsutil.PRIVATE_DIR_MODE
 # A JSON string (possibly unterminated), or one bracket: what nesting depth is counted from.
 _STRING_OR_BRACKET: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
-_OPEN_FLAGS: Final = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+LOCK_TIMEOUT: Final = 30.0
 
 
-class NotAFileError(OSError):
-    """Something other than a regular file (a folder, a FIFO, a device) is where one belongs."""
+NotAFileError = fsutil.NotRegularFileError
+# A hooks file or the trust store larger than this is refused rather than read.
+MAX_FILE_BYTES: Final = 4 * 1024 * 1024
 
 
 def read_regular_file(path: Path) -> bytes:
-    """The bytes of ``path``; ``NotAFileError`` if it is not a regular file.
+    """The bytes of ``path``; ``NotAFileError`` if it is a link, a FIFO, a device or a folder
+    (opened without blocking, never followed), ``FileTooLargeError`` past the cap.
 
-    Opened without blocking and checked before reading, so a FIFO is an error, not a hang.
     Other ``OSError`` subclasses (missing, permission denied) pass through.
     """
-    fd = os.open(path, _OPEN_FLAGS)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotAFileError(errno.EINVAL, "not a regular file", str(path))
-        with open(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    finally:
-        os.close(fd)
+    return fsutil.read_regular(path, MAX_FILE_BYTES)
 
 
 def _check_depth(text: str, max_depth: int) -> None:
@@ -79,60 +69,23 @@ def loads_bounded(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 
 def make_private_dir(folder: Path) -> None:
-    """Create ``folder`` and any missing parents, each 0700 whatever the umask.
-
-    ``mkdir(mode=)`` is filtered by the umask and ``parents=True`` ignores the mode for the
-    parents, so each missing folder is made on its own and then set explicitly.
-    """
-    missing: list[Path] = []
-    current = folder
-    while not os.path.lexists(current) and current.parent != current:
-        missing.append(current)
-        current = current.parent
-    for path in reversed(missing):
-        try:
-            path.mkdir(mode=PRIVATE_DIR_MODE)
-        except FileExistsError:  # made by someone else meanwhile: not ours to change
-            continue
-        os.chmod(path, PRIVATE_DIR_MODE)
+    """Create ``folder`` and any missing parents, each 0700 whatever the umask."""
+    fsutil.make_private_dir(folder)
 
 
-def private_file_lock(path: Path) -> FileLock:
-    """An exclusive lock on ``path``, whose file is created (or left by old versions) 0600.
-
-    The file is created and set here rather than trusting each filelock version's ``mode``
-    handling; ``mode`` is passed too so filelock never widens it.
-    """
-    from filelock import FileLock
-
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, PRIVATE_FILE_MODE)
+@contextlib.contextmanager
+def private_file_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created 0600, never through a link)."""
+    fd = fsutil.flock_exclusive(path, wait=timeout)
+    if fd is None:
+        raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {path}")
     try:
-        with contextlib.suppress(PermissionError):  # someone else's file: leave it be
-            os.fchmod(fd, PRIVATE_FILE_MODE)
+        yield
     finally:
         os.close(fd)
-    return FileLock(str(path), mode=PRIVATE_FILE_MODE)
 
 
 def write_atomic(path: Path, content: bytes) -> None:
-    """Temp file (0600) in the same folder, fsync, ``os.replace``, fsync the folder."""
-    folder = path.parent
-    make_private_dir(folder)
-    os.chmod(folder, PRIVATE_DIR_MODE)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), PRIVATE_FILE_MODE)
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Replace ``path`` atomically and durably, in a private folder, as a 0600 file."""
+    fsutil.make_private_dir(path.parent)
+    fsutil.atomic_write(path, content)
