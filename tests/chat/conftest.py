@@ -65,10 +65,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     # Low-level writers the behaviours share.
-    def send_body(self, status: int, body: bytes, content_type: str) -> None:
+    def send_body(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
         self.wfile.flush()
@@ -83,8 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
     def write_events(self, events: list[Event]) -> None:
         for event in events:
             data = event if isinstance(event, str) else json.dumps(event)
-            payload = f"data: {data}\n\n".encode()
-            self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+            self.write_chunk(f"data: {data}\n\n".encode())
+
+    def write_chunk(self, payload: bytes) -> None:
+        """One HTTP chunk of the streamed body, written as is."""
+        self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
         self.wfile.flush()
 
     def end_stream(self) -> None:
@@ -116,12 +127,30 @@ class StubChatServer:
         self._thread.join(timeout=5)
 
     # Behaviours.
-    def reply_json(self, payload: Any, status: int = 200) -> None:
+    def reply_json(
+        self, payload: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
         body = json.dumps(payload).encode()
-        self.behavior = lambda h, s: h.send_body(status, body, "application/json")
+        self.behavior = lambda h, s: h.send_body(status, body, "application/json", headers)
 
     def reply_raw(self, body: bytes, status: int = 200, content_type: str = "text/plain") -> None:
         self.behavior = lambda h, s: h.send_body(status, body, content_type)
+
+    def reply_sse_bytes(self, body: bytes, *, complete: bool = True) -> None:
+        """A stream whose body is exactly ``body`` (any SSE framing a test needs).
+
+        ``complete=False`` drops the connection without the final chunk, as a server that
+        dies mid-answer does.
+        """
+
+        def behave(handler: _Handler, stub: StubChatServer) -> None:
+            handler.start_stream()
+            handler.write_chunk(body)
+            if complete:
+                handler.end_stream()
+            handler.close_connection = True
+
+        self.behavior = behave
 
     def reply_sse(self, events: list[Event]) -> None:
         def behave(handler: _Handler, stub: StubChatServer) -> None:

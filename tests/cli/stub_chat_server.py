@@ -6,7 +6,9 @@ Test files load this module by path (pytest runs with ``--import-mode=importlib`
     stub_chat_server = load_helper()   # see _load_helper in each test file
 
 * ``StubChatServer``: a ThreadingHTTPServer on 127.0.0.1 (port 0). Each request takes the next
-  queued behaviour (``reply``, ``fail``, ``hang``, ``slow``), or the default one.
+  queued behaviour (``reply``, ``fail``, ``hang``, ``slow``, ``cut``...), or the default one.
+  ``StubChatServer(strict_roles=True)`` refuses, like llama.cpp's and vLLM's strict chat
+  templates (Mistral, Llama 2, Gemma), any request whose roles do not alternate.
 * ``run_opencode``: the installed ``opencode`` executable with piped stdin.
 * ``PtyProcess``: the same executable on a pseudo-terminal, for the prompt and Ctrl-C.
 """
@@ -18,6 +20,7 @@ import json
 import os
 import re
 import select
+import socket
 import subprocess
 import sys
 import threading
@@ -32,7 +35,7 @@ Behavior = Callable[["_Handler", "StubChatServer"], None]
 
 OPENCODE = Path(sys.executable).parent / "opencode"
 MODEL = "stub-model"
-WAIT = 20.0  # generous upper bound for anything a test waits for; never a speed assertion
+WAIT = 60.0  # generous upper bound for anything a test waits for; never a speed assertion
 
 
 @dataclass
@@ -59,17 +62,28 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         stub: StubChatServer = self.server.stub  # type: ignore[attr-defined]
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        stub.requests.append(RecordedRequest(self.path, json.loads(raw) if raw else None))
+        body = json.loads(raw) if raw else None
+        stub.requests.append(RecordedRequest(self.path, body))
         stub.received.set()
+        problem = alternation_problem(body.get("messages") if isinstance(body, dict) else None)
+        if stub.strict_roles and problem is not None:
+            stub.refused.append(problem)
+            error = {"message": problem, "type": "invalid_request_error", "code": 400}
+            self.send_body(400, json.dumps({"error": error}).encode(), "application/json")
+            return
         stub.next_behavior()(self, stub)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def send_body(self, status: int, body: bytes, content_type: str) -> None:
+    def send_body(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
         self.wfile.flush()
@@ -92,13 +106,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+ROLES_MUST_ALTERNATE = "Conversation roles must alternate user/assistant/user/assistant/..."
+
+
+def alternation_problem(messages: Any) -> str | None:
+    """What a strict chat template says about ``messages`` (``None``: it renders them).
+
+    The Mistral, Llama 2 and Gemma templates that llama.cpp and vLLM apply allow one system
+    message first, then user and assistant strictly in turn starting with the user, and no
+    tool messages; OpenAI also refuses a tool call without its results and a null content.
+    """
+    if not isinstance(messages, list) or not messages:
+        return "messages must be a non-empty list"
+    if messages[0].get("role") == "system":
+        messages = messages[1:]
+    for position, message in enumerate(messages):
+        role = message.get("role")
+        if role not in ("user", "assistant"):
+            return f"Only user and assistant roles are supported! (got {role!r})"
+        if (role == "user") != (position % 2 == 0):
+            return ROLES_MUST_ALTERNATE
+        if message.get("tool_calls"):
+            return "assistant message has tool_calls without tool results"
+        if not isinstance(message.get("content"), str):
+            return "message content must be a string"
+    return None
+
+
 def _delta(text: str) -> dict[str, Any]:
     return {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
 
 
-def _finish(usage: dict[str, int] | None) -> list[dict[str, Any] | str]:
+def _finish(usage: dict[str, int] | None, reason: str = "stop") -> list[dict[str, Any] | str]:
     events: list[dict[str, Any] | str] = [
-        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]}
     ]
     if usage is not None:
         events.append({"choices": [], "usage": usage})
@@ -109,7 +150,9 @@ def _finish(usage: dict[str, int] | None) -> list[dict[str, Any] | str]:
 class StubChatServer:
     """A chat-completions server whose answers each test scripts in advance."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, strict_roles: bool = False) -> None:
+        self.strict_roles = strict_roles
+        self.refused: list[str] = []  # why strict_roles refused requests, in order
         self.requests: list[RecordedRequest] = []
         self.received = threading.Event()
         self.release = threading.Event()  # set at teardown: hung handlers return
@@ -160,10 +203,47 @@ class StubChatServer:
         """A streamed answer made of ``chunks``, with ``usage`` reported at the end if given."""
         self.queue(self.reply_behavior(chunks, usage))
 
-    def fail(self, status: int, message: str) -> None:
-        """An OpenAI-style error body with HTTP ``status``."""
+    def fail(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        """An OpenAI-style error body with HTTP ``status`` (and e.g. a Retry-After header)."""
         body = json.dumps({"error": {"message": message, "type": "server_error"}}).encode()
-        self.queue(lambda h, s: h.send_body(status, body, "application/json"))
+        self.queue(lambda h, s: h.send_body(status, body, "application/json", headers))
+
+    def stream(self, *events: dict[str, Any] | str, complete: bool = True) -> None:
+        """A stream of exactly ``events``; ``complete=False`` drops the connection after them
+        without ending the chunked body, as a server that dies mid-answer does."""
+
+        def behave(handler: _Handler, stub: StubChatServer) -> None:
+            handler.start_stream()
+            for event in events:
+                handler.write_event(event)
+            if complete:
+                handler.end_stream()
+            handler.close_connection = True
+
+        self.queue(behave)
+
+    def reply_cut_off(self, *chunks: str) -> None:
+        """An answer the model stopped at its length limit (``finish_reason: "length"``)."""
+        self.stream(*(_delta(chunk) for chunk in chunks), *_finish(None, "length"))
+
+    def reply_reasoning(self, thinking: Sequence[str], *chunks: str) -> None:
+        """A reasoning model: ``reasoning_content`` deltas first, then the answer."""
+        events: list[dict[str, Any] | str] = [
+            {"choices": [{"index": 0, "delta": {"reasoning_content": part}}]} for part in thinking
+        ]
+        self.stream(*events, *(_delta(chunk) for chunk in chunks), *_finish(None))
+
+    def reply_tool_call(self, name: str, arguments: str = "{}", text: str = "") -> None:
+        """An answer that asks to run a tool (opencode offers none)."""
+        call = {"index": 0, "id": "call_1", "type": "function"}
+        call["function"] = {"name": name, "arguments": arguments}
+        events: list[dict[str, Any] | str] = [_delta(text)] if text else []
+        events.append({"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]})
+        self.stream(*events, *_finish(None, "tool_calls"))
+
+    def cut(self, *chunks: str) -> None:
+        """Stream ``chunks``, then drop the connection mid-answer."""
+        self.stream(*(_delta(chunk) for chunk in chunks), complete=False)
 
     def hang(self) -> None:
         """Accept the request and say nothing until teardown."""
@@ -175,15 +255,16 @@ class StubChatServer:
         self.queue(behave)
 
     def slow(
-        self, first: str, rest: str = " and the rest", usage: dict[str, int] | None = None
+        self, first: str = "", rest: str = " and the rest", usage: dict[str, int] | None = None
     ) -> None:
         """Stream ``first``, then wait for ``proceed`` (or the client leaving) before ``rest``."""
 
         def behave(handler: _Handler, stub: StubChatServer) -> None:
             handler.start_stream()
-            handler.write_event(_delta(first))
+            if first:
+                handler.write_event(_delta(first))
             # Keep the connection busy with SSE comments so a departed client is noticed.
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + WAIT
             while not stub.proceed.wait(0.1) and time.monotonic() < deadline:
                 handler.wfile.write(b"3\r\n:\n\n\r\n")
                 handler.wfile.flush()
@@ -192,6 +273,112 @@ class StubChatServer:
             handler.end_stream()
 
         self.queue(behave)
+
+
+# -- a third-party server ---------------------------------------------------------------------
+
+LLMOCK = Path(sys.executable).parent / "llmock"
+STARTUP_DEADLINE = 120.0  # a loaded CI machine can take long to import FastAPI; never a speed test
+
+
+def free_port() -> int:
+    """A port the OS just handed out and nothing listens on (there is a small race: retried)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class LLMockProcess:
+    """LLMock (PyPI ``llmock``), a third-party OpenAI-compatible server, in its own process.
+
+    It speaks the chat-completions protocol the way OpenAI does (SSE chunks, usage on
+    request, error bodies, ``Retry-After``), and tests script its next answers or faults over
+    its ``/_llmock`` control API. Nothing here is ours: a real server, on 127.0.0.1.
+    """
+
+    def __init__(self, log: Path) -> None:
+        self.log_path = log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.root + "/v1"
+
+    def start(self) -> LLMockProcess:
+        assert LLMOCK.exists(), (
+            f"{LLMOCK} is missing: install the test extra (pip install -e '.[test]')"
+        )
+        for _attempt in range(3):  # another process may take the free port first
+            self.port = free_port()
+            with self.log_path.open("ab") as log:
+                self.proc = subprocess.Popen(
+                    [str(LLMOCK), "serve", *self._options()],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=chat_env(None),
+                )
+            if self._wait_until_ready():
+                return self
+        raise AssertionError(f"llmock never answered /health: {self.log_path.read_text()}")
+
+    def _options(self) -> list[str]:
+        # Tool mode off: it answers in text even if a request offered tools (ours never do).
+        where = ["--host", "127.0.0.1", "--port", str(self.port)]
+        return [*where, "--log-level", "warning", "--tool-mode", "off"]
+
+    def _wait_until_ready(self) -> bool:
+        """Poll ``/health`` under a generous deadline; False if the process died (port taken)."""
+        import httpx
+
+        assert self.proc is not None
+        deadline = time.monotonic() + STARTUP_DEADLINE
+        with httpx.Client(trust_env=False, timeout=5) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    return False
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(self.root + "/health").status_code == 200:
+                        return True
+                time.sleep(0.05)  # polling a condition under a deadline
+        self.stop()
+        raise AssertionError(f"llmock not ready within {STARTUP_DEADLINE} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=WAIT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=WAIT)
+
+    def _control(self, method: str, path: str, body: Any = None) -> Any:
+        import httpx
+
+        with httpx.Client(trust_env=False, timeout=WAIT) as client:
+            response = client.request(method, self.root + "/_llmock" + path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        """Forget earlier requests and anything still queued."""
+        self._control("POST", "/reset")
+
+    def script(self, *behaviors: dict[str, Any]) -> None:
+        """Queue behaviours in LLMock's own JSON form, e.g. ``{"type": "reply", "text": "hi"}``."""
+        self._control("POST", "/scenario", {"behaviors": list(behaviors)})
+
+    def chat_requests(self) -> list[dict[str, Any]]:
+        """The bodies of the chat-completions requests it served, oldest first."""
+        records = self._control("GET", "/requests")["requests"]
+        return [r["body"] for r in records if r["path"].endswith("/chat/completions")]
 
 
 # -- running the real executable ----------------------------------------------------------------
@@ -347,6 +534,7 @@ class PtyProcess:
         os.close(slave)
         self.master = master
         self.buffer = b""  # everything read and not yet consumed by expect()
+        self.raw = b""  # every byte the program wrote, escape sequences and all
 
     def write(self, data: bytes) -> None:
         os.write(self.master, data)
@@ -402,6 +590,7 @@ class PtyProcess:
                 if not chunk:
                     raise AssertionError(f"{text!r} did not appear before exit; got {clean!r}")
                 self.buffer += chunk
+                self.raw += chunk
 
     def wait(self, timeout: float = WAIT) -> int:
         code = self.proc.wait(timeout=timeout)
