@@ -145,6 +145,8 @@ def root(
         str | None, root_option("--resume", autocompletion=complete_session_id)
     ] = None,
     continue_latest: Annotated[bool, root_option("--continue")] = False,
+    print_prompt: Annotated[str | None, root_option("--print")] = None,
+    json_output: Annotated[bool, root_option("--json")] = False,
     list_sessions: Annotated[bool, root_option("--list-sessions")] = False,
     data_dir: Annotated[
         str | None,
@@ -190,8 +192,20 @@ def root(
     if len(chosen) > 1:
         ctx.fail(f"{' and '.join(chosen)} cannot be used together")
     if ctx.invoked_subcommand is not None:
-        if chosen:
-            ctx.fail(f"{chosen[0]} cannot be combined with a command")
+        if chosen or print_prompt is not None or json_output:
+            given = chosen[0] if chosen else "--print" if print_prompt is not None else "--json"
+            ctx.fail(f"{given} cannot be combined with a command")
+        return
+    if json_output and print_prompt is None:
+        ctx.fail("--json goes with --print (session commands take their own --json)")
+    if print_prompt is not None:
+        if list_sessions:
+            ctx.fail("--print and --list-sessions cannot be used together")
+        from opencode.cli import chat
+
+        chat.print_answer(
+            ctx, print_prompt, resume=resume, latest=continue_latest, as_json=json_output
+        )
         return
     if list_sessions:
         from opencode.cli.listing import print_listing

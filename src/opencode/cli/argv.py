@@ -68,7 +68,15 @@ ROOT_OPTIONS: Final = (
         "Resume a session (id, id prefix or title; the latest without ID) and chat.",
         completes=SESSION_ID,
     ),
-    RootOption("--continue", "-c", FLAG, None, "Resume the latest session started in this folder."),
+    RootOption("--continue", "-c", FLAG, None, "Resume the latest session of this project."),
+    RootOption(
+        "--print",
+        "-p",
+        OPTIONAL,
+        "[PROMPT]",
+        "Send PROMPT (or all of stdin: '-' or no PROMPT), print only the answer, and exit.",
+    ),
+    RootOption("--json", None, FLAG, None, "With --print: print session_id, answer and usage."),
     RootOption("--list-sessions", None, FLAG, None, "List the most recent sessions."),
     RootOption(
         "--data-dir", None, VALUE, "PATH", "Data folder (sessions live in its 'sessions' folder)."

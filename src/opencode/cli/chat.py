@@ -7,6 +7,7 @@ the session through the library, and hands it to the loop in ``opencode.cli.repl
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -74,10 +75,16 @@ def resume_and_chat(ctx: typer.Context, text: str | None) -> None:
 def continue_and_chat(ctx: typer.Context) -> None:
     """``--continue``: the most recent session of this project (the git work tree it is
     in, else this folder), started here or in any folder below its root."""
-    from opencode.paths import project_root
-
     setup = _chat_setup(ctx)
     manager = open_manager()
+    session = _resume_project_latest(manager)
+    chat(manager, session, setup, resumed=True)
+
+
+def _resume_project_latest(manager: SessionManager) -> Session:
+    """Resume the latest session of the project the current folder is in, saying which."""
+    from opencode.paths import project_root
+
     root = project_root(os.getcwd())
     found = manager.list_sessions(limit=1, under_dir=root)
     if not found:
@@ -86,7 +93,7 @@ def continue_and_chat(ctx: typer.Context) -> None:
             hint="run 'opencode' to start one here, or 'opencode --resume' for the latest",
         )
     say(f"Continuing the latest session under {root}")
-    chat(manager, manager.resume(found[0].id), setup, resumed=True)
+    return manager.resume(found[0].id)
 
 
 def new_and_chat(ctx: typer.Context) -> None:
@@ -96,3 +103,37 @@ def new_and_chat(ctx: typer.Context) -> None:
     # A draft: written at the first message, so leaving at once leaves nothing behind.
     session = manager.create(working_dir=os.getcwd(), model=setup.options.model, draft=True)
     chat(manager, session, setup, resumed=False)
+
+
+def print_answer(
+    ctx: typer.Context, prompt: str, *, resume: str | None, latest: bool, as_json: bool
+) -> None:
+    """``opencode -p PROMPT``: one message, only the answer on stdout, then exit.
+
+    ``-p -`` (or a bare ``-p``) sends all of stdin; ``-p PROMPT`` with stdin piped sends the
+    prompt followed by stdin. Both land in a new session, or in the one ``--resume ID`` /
+    ``-c`` name. A failed turn exits 1, so a script can tell an answer from a failure.
+    """
+    from opencode.chat import NO_MODEL_HINT, ChatConfigError
+    from opencode.cli.repl.oneshot import ask_once, read_prompt
+
+    setup = _chat_setup(ctx)
+    if setup.config is None:
+        raise ChatConfigError(f"--print needs a model. {NO_MODEL_HINT}")
+    text = read_prompt(prompt, sys.stdin)
+    manager = open_manager()
+    if resume:
+        manager.resume(resolve_session_id(manager, resume))
+    elif resume is not None:  # --resume without an id: the latest
+        if manager.resume_latest() is None:
+            raise CommandError("no sessions to resume", hint="drop --resume to start one")
+    elif latest:
+        _resume_project_latest(manager)
+    else:
+        manager.create(working_dir=os.getcwd(), model=setup.options.model, draft=True)
+    try:
+        code = ask_once(manager, text, setup.options, setup.config, as_json=as_json)
+    finally:
+        manager.close()
+    if code:
+        raise typer.Exit(code)

@@ -47,7 +47,7 @@ from opencode.cli.repl.slash import (
     write_resume_summary,
 )
 from opencode.cli.repl.terminal import LineReader, exit_on_hangup, isatty
-from opencode.cli.repl.turn import Turn
+from opencode.cli.repl.turn import Turn, TurnOutcome
 from opencode.errors import OpencodeError
 from opencode.sessions import Session, SessionManager
 
@@ -129,6 +129,7 @@ class Repl:
         if isinstance(stdout, io.TextIOWrapper):
             stdout.reconfigure(errors="replace")  # an answer the locale cannot show stays readable
         self._client: ChatClient | None = None
+        self.failed_turns = 0
 
     # -- outline ---------------------------------------------------------------------------
 
@@ -156,13 +157,15 @@ class Repl:
             code = EXIT_INTERRUPTED
         finally:
             reader.close()
-            if self._client is not None:
-                self._client.close()
+            self.close_client()
             unsaid = self.manager.is_draft
             saved = self._close_session()
         if not saved:
             return EXIT_ERROR
         print(GOODBYE_UNSAID if unsaid else GOODBYE, file=err)
+        if code == EXIT_OK and self.failed_turns and not reader.interactive:
+            print(f"error: {self.failed_turns} of the turns failed", file=err)
+            return EXIT_ERROR  # a script must be able to tell an answer from a failure
         return code
 
     def _loop(self, reader: LineReader) -> int:
@@ -225,22 +228,38 @@ class Repl:
     # -- one exchange ---------------------------------------------------------------------
 
     def _turn(self, text: str) -> bool:
-        """Record ``text`` and get the model's answer; False when there is no model to ask."""
+        """Record ``text`` and get the model's answer; False when there is no model to ask.
+
+        A failed turn is counted: a scripted run (stdin not a terminal) then exits 1.
+        """
+        outcome = self.ask(text)
+        if outcome.failed:
+            self.failed_turns += 1
+        return self.config is not None and self.manager.current_session is not None
+
+    def ask(self, text: str) -> TurnOutcome:
+        """Record ``text`` and get the model's answer (recorded too)."""
         session = self.manager.current_session
         if session is None:  # a failed /session new or resume that could not reopen the old one
             report(
                 CommandError(f"{NO_SESSION}; the message was not recorded", hint=NO_SESSION_HINT),
                 file=self.err,
             )
-            return False
+            return TurnOutcome(failed=True)
+        self._record_model()
         # On disk before the model sees it: a crash mid-answer keeps what the user typed.
         self.manager.add_message("user", text)
         _announce_prompt(session, text)
         if self.config is None:
-            return False
+            return TurnOutcome()
         history = select_history(session.chat_messages(), self.options.history_tokens)
-        Turn(self, self._chat_client()).answer(history)
-        return True
+        return Turn(self, self._chat_client()).answer(history)
+
+    def close_client(self) -> None:
+        """Close the model client's connections (the loop does this on its way out)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def _chat_client(self) -> ChatClient:
         if self._client is None:

@@ -11,12 +11,14 @@ runs no tools, the next request leaves them out (see ``opencode.chat.valid_reque
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from opencode.chat import ChatError
 from opencode.cli.console import error, say
 from opencode.cli.errors import report
 from opencode.cli.repl.markdown_stream import AnswerView, answer_view
+from opencode.sessions.forks import USAGE_KEY
 
 if TYPE_CHECKING:
     from opencode.chat import ChatClient, ChatReply, ChatStream
@@ -34,6 +36,16 @@ _TOOL_NAMES_SHOWN: Final = 5
 _TOOL_NAME_LIMIT: Final = 60
 
 
+@dataclass
+class TurnOutcome:
+    """What one turn came to: the answer as recorded, its usage, and whether it failed
+    (an error or an interruption: a script's exit status reports it)."""
+
+    answer: str = ""
+    usage: dict[str, int] | None = None
+    failed: bool = False
+
+
 class Turn:
     """One answer: stream it to stdout, then record it (or what was shown of it)."""
 
@@ -43,7 +55,8 @@ class Turn:
         self.stream: ChatStream | None = None
         self.view: AnswerView = answer_view(repl.out, terminal=repl.out_is_tty)
 
-    def answer(self, history: list[dict[str, Any]]) -> None:
+    def answer(self, history: list[dict[str, Any]]) -> TurnOutcome:
+        """Ask, show and record; what happened is returned, errors were reported."""
         try:
             self.stream = self.client.stream_chat(history)
             with self.stream:
@@ -56,17 +69,20 @@ class Turn:
         except KeyboardInterrupt:
             if self.stream is not None and self.stream.reply is not None:
                 self.view.abort()  # Ctrl-C after the last word: the answer is complete
-                self._record(self.stream.reply)
-                return
+                return self._record(self.stream.reply)
             self.interrupted()
-            return
+            return TurnOutcome(self._partial_text(), failed=True)
         except ChatError as exc:
             self.view.abort()
             report(exc, file=self.repl.err)  # server text: shown with its controls escaped
             self._record_partial("error")
-            return
-        if self.stream.reply is not None:
-            self._record(self.stream.reply)
+            return TurnOutcome(self._partial_text(), failed=True)
+        if self.stream.reply is None:
+            return TurnOutcome(self._partial_text(), failed=True)
+        return self._record(self.stream.reply)
+
+    def _partial_text(self) -> str:
+        return self.stream.text if self.stream is not None else ""
 
     def interrupted(self) -> None:
         """Ctrl-C mid-answer: stop reading, keep the session, return to the prompt.
@@ -86,13 +102,20 @@ class Turn:
         print(ANSWER_INTERRUPTED, file=self.repl.err, flush=True)
         self._record_partial("interrupted")
 
-    def _record(self, reply: ChatReply) -> None:
-        """Keep the answer; add its usage only if the server's counts are believable."""
+    def _record(self, reply: ChatReply) -> TurnOutcome:
+        """Keep the answer; add its usage only if the server's counts are believable.
+
+        The usage is also kept in the message's metadata, so a fork of the conversation up
+        to here carries exactly the usage of what it copies.
+        """
         metadata: dict[str, Any] = {}
         if reply.cut_off:
             metadata[INCOMPLETE_KEY] = "length"
         if reply.reasoning:
             metadata[REASONING_KEY] = reply.reasoning
+        usage = _usage_of(reply)
+        if usage is not None:
+            metadata[USAGE_KEY] = usage
         manager = self.repl.manager
         manager.add_message(
             "assistant",
@@ -103,14 +126,15 @@ class Turn:
         self._explain(reply)
         if reply.usage_error is not None:
             self._usage_refused(reply.usage_error)
-            return
-        usage = reply.usage
-        if usage is None or (usage.prompt_tokens is None and usage.completion_tokens is None):
-            return
+            return TurnOutcome(reply.text)
+        if usage is None:
+            return TurnOutcome(reply.text)
         try:
-            manager.update_usage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
+            manager.update_usage(usage["prompt_tokens"], usage["completion_tokens"])
         except ValueError as exc:  # InvalidSessionValueError: totals the session cannot hold
             self._usage_refused(f"the session cannot record this token usage ({exc})")
+            return TurnOutcome(reply.text)
+        return TurnOutcome(reply.text, usage)
 
     def _explain(self, reply: ChatReply) -> None:
         """One line on stderr for an answer that is not simply text."""
@@ -136,6 +160,19 @@ class Turn:
         if reasoning:
             metadata[REASONING_KEY] = reasoning
         self.repl.manager.add_message("assistant", text, metadata=metadata)
+
+
+def _usage_of(reply: ChatReply) -> dict[str, int] | None:
+    """The reply's token usage as recorded, or None when the server reported none usable."""
+    usage = reply.usage
+    if reply.usage_error is not None or usage is None:
+        return None
+    if usage.prompt_tokens is None and usage.completion_tokens is None:
+        return None
+    return {
+        "prompt_tokens": usage.prompt_tokens or 0,
+        "completion_tokens": usage.completion_tokens or 0,
+    }
 
 
 def tool_calls_notice(calls: Sequence[Mapping[str, Any]]) -> str:
