@@ -14,10 +14,12 @@ seeded through ``SessionStorage`` before the block runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import os
 import re
+import sqlite3
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,7 +27,13 @@ from typing import Any
 
 import pytest
 
-from opencode.sessions import Session, SessionManager, SessionMessage, SessionStorage
+from opencode.sessions import (
+    Session,
+    SessionIndex,
+    SessionManager,
+    SessionMessage,
+    SessionStorage,
+)
 
 EXAMPLES_DIR = Path(__file__).parent / "spec_examples"
 SPEC_FILE = Path(__file__).parents[2].parent / "shared/spec/session-management.md"
@@ -126,7 +134,12 @@ def seed(
         created_at=when - timedelta(minutes=5),
         updated_at=when,
         messages=[
-            SessionMessage(role="user" if i % 2 == 0 else "assistant", content=f"message {i}")
+            SessionMessage(
+                role="user" if i % 2 == 0 else "assistant",
+                content=f"message {i}",
+                # said between creation and the last update, as a real session's messages are
+                timestamp=when - timedelta(seconds=messages - i),
+            )
             for i in range(messages)
         ],
         total_prompt_tokens=prompt_tokens,
@@ -512,15 +525,25 @@ def test_section_7_index(capsys: pytest.CaptureFixture[str]) -> None:
     assert ns["summary"].id == "session-id"
     assert [s.id for s in ns["recent"]] == [indexed.id, *(s.id for s in others[:4])]
     assert [s.id for s in ns["project_sessions"]] == [indexed.id, others[0].id, others[1].id]
-    assert ns["index"].save_if_dirty() is False  # rebuild() already wrote everything
+    assert ns["index"].save_if_dirty() is False  # every change is already written
 
-    document = json.loads(storage.index_path.read_text())
+    # The index is a SQLite file now (the spec's index.json is the listing's JSON shape):
+    # rebuild() wrote every session into it, and a reader in another process sees them all.
+    assert storage.index_path.read_bytes()[:16] == b"SQLite format 3\x00"
+    uri = storage.index_path.absolute().as_uri() + "?mode=rw"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        rows = dict(db.execute("SELECT id, title FROM sessions").fetchall())
+    assert set(rows) == {indexed.id, *(s.id for s in others)}
+    assert rows["session-id"] == "Indexed session"
     spec_document = json.loads(example("section11_index.json"))
-    assert document["version"] == spec_document["version"] == 1
-    assert set(document["sessions"]) == {indexed.id, *(s.id for s in others)}
+    assert spec_document["version"] == 1
     spec_entry = next(iter(spec_document["sessions"].values()))
-    assert set(document["sessions"]["session-id"]) == set(spec_entry)
-    assert document["sessions"]["session-id"]["title"] == "Indexed session"
+    fresh = SessionIndex(SessionStorage()).get("session-id")
+    assert fresh is not None and fresh.title == "Indexed session"
+    entry = fresh.to_dict()
+    assert set(spec_entry) <= set(entry)
+    assert entry["id"] == "session-id"
 
 
 # -- 8. In-process hooks ----------------------------------------------------------------------

@@ -435,6 +435,18 @@ def sqlite_database(path: Path, user_version: int) -> bytes:
 GARBAGE = b"\x00\x9f\xff\xfe garbage \x00" * 64
 
 
+def place_index_file(storage: SessionStorage, content: bytes) -> None:
+    """Put ``content`` where the index file goes (``<sessions>/.index/index-v1.db``)."""
+    storage.index_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    storage.index_path.write_bytes(content)
+
+
+def newer_index_path(storage: SessionStorage) -> Path:
+    """Where a newer opencode keeps its own index: next to ours, under its own name."""
+    storage.index_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return storage.index_path.with_name("index-v2.db")
+
+
 @pytest.mark.parametrize(
     "damage, complaint",
     [
@@ -453,7 +465,7 @@ def test_lost_or_unusable_index_is_rebuilt_from_the_files(
 ) -> None:
     sessions = write_sessions(storage, "one", "two", "three")
     if damage == "garbage":
-        storage.index_path.write_bytes(GARBAGE)
+        place_index_file(storage, GARBAGE)
     elif damage == "version 0":
         # a complete index that claims another schema, with a row the files contradict
         # (kept as it is, it would be trusted: its files did not change)
@@ -482,32 +494,27 @@ def test_lost_or_unusable_index_is_rebuilt_from_the_files(
     assert not (storage.storage_dir / "index.json").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rebuild warning gives SQLite's reason ('file is not a database') but not "
-    "which file was unusable",
-)
 def test_the_rebuild_warning_names_the_index_file(
     storage: SessionStorage, caplog: pytest.LogCaptureFixture
 ) -> None:
     write_sessions(storage, "one")
-    storage.index_path.write_bytes(GARBAGE)
+    place_index_file(storage, GARBAGE)
     with caplog.at_level(logging.WARNING, logger="opencode.sessions"):
         assert SessionIndex(storage).count() == 1
-    assert "rebuilding" in caplog.text
-    assert storage.index_path.name in caplog.text
+    (warning,) = [r.getMessage() for r in caplog.records if "rebuilding" in r.getMessage()]
+    assert str(storage.index_path) in warning
 
 
 def test_index_from_a_newer_version_is_listed_from_files_and_never_overwritten(
     storage: SessionStorage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A newer opencode keeps its index in a file of its own name (``index-v2.db``): this
-    version lists from the session files into its own index and never opens, rewrites or
-    removes the newer one."""
+    """A newer opencode keeps its index in a file of its own name (``.index/index-v2.db``):
+    this version lists from the session files into its own index and never opens, rewrites
+    or removes the newer one."""
     sessions = write_sessions(storage, "one", "two")
-    newer = storage.storage_dir / "index-v2.db"
+    newer = newer_index_path(storage)
     newer_bytes = sqlite_database(newer, user_version=2)
-    newer_wal = storage.storage_dir / "index-v2.db-wal"
+    newer_wal = newer.with_name("index-v2.db-wal")
     newer_wal.write_bytes(b"a newer version's write-ahead log")
     manager = new_manager(storage)
     with caplog.at_level(logging.WARNING, logger="opencode.sessions"):
@@ -543,7 +550,7 @@ def test_index_upgraded_by_a_newer_version_meanwhile_is_not_overwritten(
     manager = new_manager(storage)
     session = manager.create(title="before the upgrade")
     assert index_schema_version(storage) == 1
-    newer = storage.storage_dir / "index-v2.db"
+    newer = newer_index_path(storage)
     newer_bytes = sqlite_database(newer, user_version=2)
     manager.set_title("after the upgrade")
     manager.add_message("user", "still recorded")
@@ -972,15 +979,19 @@ def test_folders_are_0700_and_every_file_0600_even_with_umask_0(
         manager.save()
         manager.add_message("user", "m1")  # journal open, lock and owner held
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in storage.storage_dir.iterdir()}
+        folder = storage.index_path.parent
+        index_modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
         manager.close()
     finally:
         os.umask(old_umask)
     assert stat.S_IMODE(storage.storage_dir.stat().st_mode) == 0o700
     sid = session.id
     expected = {f"{sid}{s}" for s in (".json", ".backup", ".jsonl", ".lock", ".owner")}
+    assert expected | {folder.name} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if mode != 0o600} == {folder.name: 0o700}
     index_files = {"index-v1.db", "index-v1.db-wal", "index-v1.db-shm"}  # open: WAL in use
-    assert expected | index_files <= set(modes)
-    assert {name: mode for name, mode in modes.items() if mode != 0o600} == {}
+    assert index_files <= set(index_modes)
+    assert {name: mode for name, mode in index_modes.items() if mode != 0o600} == {}
     assert temp_modes
     assert set(temp_modes) == {0o600}
 

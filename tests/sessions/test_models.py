@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -300,23 +301,58 @@ def test_tool_invocation_round_trip() -> None:
     assert ToolInvocation.from_dict(json.loads(json.dumps(data))) == tool
 
 
+SPEC_ENTRY_KEYS = (
+    "title",
+    "created_at",
+    "updated_at",
+    "message_count",
+    "total_tokens",
+    "tags",
+    "working_dir",
+    "model",
+)
+
+
 def test_summary_round_trip() -> None:
-    summary = full_session().summary()
+    session = full_session()
+    summary = session.summary()
     assert summary == SessionSummary(
         id="full-session",
         title="Everything set",
-        created_at=full_session().created_at,
-        updated_at=full_session().updated_at,
+        created_at=session.created_at,
+        updated_at=session.updated_at,
         message_count=3,
         total_tokens=42,
         tags=["x", "y"],
         working_dir="/srv/project",
         model="openai/gpt-4o",
+        active_at=session.messages[-1].timestamp,  # the last message, not the last edit
+        prompt_tokens=10,
+        completion_tokens=32,
     )
-    assert SessionSummary.from_dict(summary.to_dict()) == summary
-    keyed = summary.to_dict()
+    data = summary.to_dict()
+    assert set(SPEC_ENTRY_KEYS) | {"id"} <= set(data)
+    assert data["active_at"] == "2024-03-01T09:00:02.123456+00:00"
+    # the spec's index entry survives a round trip, with or without the id inside it
+    spec_part = {key: data[key] for key in SPEC_ENTRY_KEYS}
+    assert {k: SessionSummary.from_dict(data).to_dict()[k] for k in SPEC_ENTRY_KEYS} == spec_part
+    keyed = json.loads(json.dumps(data))
     del keyed["id"]
-    assert SessionSummary.from_dict(keyed, "full-session") == summary
+    again = SessionSummary.from_dict(keyed, "full-session")
+    assert again.id == "full-session"
+    assert {k: again.to_dict()[k] for k in SPEC_ENTRY_KEYS} == spec_part
+
+
+def test_summary_dict_round_trip_keeps_what_listings_add() -> None:
+    summary = replace(
+        full_session().summary(),
+        damaged="not valid JSON",
+        pinned=True,
+        archived_at=datetime(2024, 4, 1, tzinfo=UTC),
+        forked_from="parent-session",
+    )
+    data = json.loads(json.dumps(summary.to_dict()))
+    assert SessionSummary.from_dict(data).to_dict() == summary.to_dict()
 
 
 def test_summary_tags_are_a_copy() -> None:

@@ -98,6 +98,25 @@ summaries = st.builds(
     working_dir=st.text(max_size=30),
     model=optional_text,
 )
+# Summaries as listings give them: with the activity time and what to_dict adds to the spec.
+listed_summaries = st.builds(
+    SessionSummary,
+    id=session_ids,
+    title=st.text(max_size=30),
+    created_at=timestamps,
+    updated_at=timestamps,
+    message_count=counts,
+    total_tokens=counts,
+    tags=st.lists(st.text(max_size=10), max_size=4),
+    working_dir=st.text(max_size=30),
+    model=optional_text,
+    active_at=timestamps,
+    damaged=optional_text,
+    pinned=st.booleans(),
+    archived_at=st.none() | timestamps,
+    forked_from=st.none() | session_ids,
+    conflicts=st.lists(st.text(max_size=20), max_size=3),
+)
 
 # Values that look like what belongs in a session field, or nearly.
 timestamp_like = st.one_of(
@@ -156,6 +175,15 @@ def test_tool_invocation_round_trip(tool: ToolInvocation) -> None:
 @settings(max_examples=100)
 @given(summaries)
 def test_summary_round_trip(summary: SessionSummary) -> None:
+    assert SessionSummary.from_dict(summary.to_dict()) == summary
+    entry = json.loads(json.dumps(summary.to_dict()))
+    del entry["id"]
+    assert SessionSummary.from_dict(entry, summary.id) == summary
+
+
+@settings(max_examples=100)
+@given(listed_summaries)
+def test_listed_summary_round_trip(summary: SessionSummary) -> None:
     assert SessionSummary.from_dict(summary.to_dict()) == summary
     entry = json.loads(json.dumps(summary.to_dict()))
     del entry["id"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -104,7 +106,8 @@ def test_paths(storage: SessionStorage) -> None:
     assert storage.get_path("abc") == storage.storage_dir / "abc.json"
     assert storage.get_backup_path("abc") == storage.storage_dir / "abc.backup"
     assert storage.get_journal_path("abc") == storage.storage_dir / "abc.jsonl"
-    assert storage.index_path == storage.storage_dir / "index.json"
+    # in a folder of its own: SQLite's -wal/-shm coming and going never touch the sessions folder
+    assert storage.index_path == storage.storage_dir / ".index" / "index-v1.db"
 
 
 @pytest.mark.parametrize(
@@ -410,10 +413,17 @@ def test_cleanup_deletes_old_sessions_beyond_the_minimum(storage: SessionStorage
     assert deleted == ["old-3", "old-2"]
     assert storage.list_session_ids() == ["new-0", "new-1", "new-2", "old-0", "old-1"]
     assert not storage.get_backup_path("old-3").exists()
+    # the rows as the cleanup left them, read raw (before any reconcile could fix them)
+    assert indexed_ids(storage) == storage.list_session_ids()
     index = SessionIndex(storage)
     assert sorted(index.ids()) == storage.list_session_ids()
-    indexed = json.loads(storage.index_path.read_text())["sessions"]
-    assert sorted(indexed) == storage.list_session_ids()
+
+
+def indexed_ids(storage: SessionStorage) -> list[str]:
+    """The ids of the index database's rows, read with plain SQLite."""
+    uri = storage.index_path.absolute().as_uri() + "?mode=rw"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        return [row[0] for row in db.execute("SELECT id FROM sessions ORDER BY id")]
 
 
 def test_cleanup_keeps_recent_sessions_even_beyond_the_minimum(storage: SessionStorage) -> None:

@@ -155,6 +155,9 @@ def older_index_files(storage_dir: Path) -> list[Path]:
     """Index files of older schema versions, and ``index.json``/``index.lock`` of the first."""
     found = [storage_dir / name for name in ("index.json", "index.lock")]
     with contextlib.suppress(OSError):
+        # an early layout kept the database beside the sessions
+        found += [storage_dir / n for n in os.listdir(storage_dir) if _INDEX_FILE.fullmatch(n)]
+    with contextlib.suppress(OSError):
         for name in os.listdir(index_folder(storage_dir)):
             match = _INDEX_FILE.fullmatch(name)
             if match is not None and int(match.group("version")) < SCHEMA_VERSION:
@@ -167,6 +170,20 @@ def remove_index_files(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{path}{suffix}")
+
+
+def _refuse_foreign_folder(folder: Path) -> None:
+    """The index folder must be a real folder: a file or a link in its place (even to a
+    folder) is moved aside, so the cache is never written anywhere else."""
+    try:
+        mode = os.lstat(folder).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        return
+    aside = f"{folder}.unusable-{os.getpid()}-{time.time_ns()}"
+    os.rename(folder, aside)
+    raise IndexUnusableError(f"{folder} was not a folder; moved it to {aside}")
 
 
 def _refuse_special_files(path: Path) -> None:
@@ -195,6 +212,7 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     Raises ``IndexUnusableError`` when the file must be rebuilt, ``FileNotFoundError`` when
     it is missing and ``create`` is false.
     """
+    _refuse_foreign_folder(path.parent)
     _refuse_special_files(path)
     existed = path.exists()
     if not existed:

@@ -427,7 +427,7 @@ class SessionSummary:
             "tags": list(self.tags),
             "working_dir": self.working_dir,
             "model": self.model,
-            "active_at": format_timestamp(self.last_active),
+            "active_at": None if self.active_at is None else format_timestamp(self.active_at),
             "damaged": self.damaged,
             "pinned": self.pinned,
             "archived_at": None if self.archived_at is None else format_timestamp(self.archived_at),

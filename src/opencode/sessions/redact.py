@@ -47,6 +47,8 @@ PLACEHOLDER: Final = "[REDACTED:{kind}]"
 _MARK: Final = "[REDACTED:"
 # JSON inside a string inside JSON...: parsed this many levels deep, then treated as text.
 MAX_EMBEDDED_JSON: Final = 3
+# Passes over one text (see ``_redact_plain``); the second nearly always finds nothing.
+MAX_PASSES: Final = 4
 
 # A finder yields (start, end, kind) for each credential it sees in a text.
 Finder = Callable[[str], Iterator[tuple[int, int, str]]]
@@ -193,7 +195,22 @@ def _reencode(original: str, new: Any, count: int) -> str:
 
 def _redact_plain(text: str, *, json_safe: bool = False) -> tuple[str, int]:
     """Replace every span the finders report; ``json_safe`` skips spans holding ``"`` or
-    ``\\`` so JSON text stays valid."""
+    ``\\`` so JSON text stays valid.
+
+    Replacing a secret can bare another one glued to it (a key right after a PEM block's
+    ``-----END ...-----`` does not start a token until that line is a placeholder), so passes
+    repeat until one finds nothing, and redacting the result again finds nothing either.
+    """
+    total = 0
+    for _ in range(MAX_PASSES):
+        text, count = _redact_pass(text, json_safe)
+        total += count
+        if not count:
+            break
+    return text, total
+
+
+def _redact_pass(text: str, json_safe: bool) -> tuple[str, int]:
     spans = [
         _Span(start, end, rank, kind, alone)
         for rank, (finder, alone) in enumerate(_finders())
@@ -330,7 +347,6 @@ def _library_finders() -> list[Finder]:
         from detect_secrets.plugins.github_token import GitHubTokenDetector
         from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
         from detect_secrets.plugins.jwt import JwtTokenDetector
-        from detect_secrets.plugins.mailchimp import MailchimpDetector
         from detect_secrets.plugins.pypi_token import PypiTokenDetector
         from detect_secrets.plugins.sendgrid import SendGridDetector
         from detect_secrets.plugins.slack import SlackDetector
@@ -351,14 +367,13 @@ def _library_finders() -> list[Finder]:
         (SendGridDetector(), "sendgrid-key"),
         (PypiTokenDetector(), "pypi-token"),
         (TwilioKeyDetector(), "twilio-key"),
-        (MailchimpDetector(), "mailchimp-key"),
         (SquareOAuthDetector(), "square-token"),
         (DiscordBotTokenDetector(), "discord-token"),
         (AzureStorageKeyDetector(), "azure-storage-key"),
         (BasicAuthDetector(), "url-password"),
     ]
-    jwt = _regex_finder("jwt", _JWT, lambda m: JwtTokenDetector.is_formally_valid(m.group()))
-    return [*(_plugin_finder(plugin, kind) for plugin, kind in plugins), jwt]
+    jwt = _regex_finder("jwt", _JWT, lambda m: JwtTokenDetector.is_formally_valid(m["signed"]))
+    return [_plugins_finder(plugins), jwt]
 
 
 # Where a plugin's match stops short of the whole credential, the full extent from its start:
@@ -366,9 +381,12 @@ def _library_finders() -> list[Finder]:
 _EXTENTS: Final = {"stripe-key": re.compile(r"[rs]k_live_[0-9A-Za-z]+")}
 # The JWT plugin's regex ends before the signature and, like its OpenAI one, starts a scan of
 # the whole run at every "eyJ" in it (quadratic on a long base64url blob); so ours finds
-# JWTs, from the start of a run only, and the plugin's ``is_formally_valid`` (header and
-# payload decode to JSON) confirms them.
-_JWT: Final = r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*=*\.[A-Za-z0-9_-]+=*(?:\.[A-Za-z0-9_-]+=*){0,3}"
+# JWTs, from the start of a run only, and the plugin's ``is_formally_valid`` confirms that
+# the header and payload decode to JSON (not the signature: what follows it must not decide).
+_JWT: Final = (
+    r"(?P<signed>eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]*=*\.[A-Za-z0-9_-]+=*)"
+    r"(?:\.(?:[A-Za-z0-9_=]|-(?!----))+){0,3}"  # the signature (JWE: more parts); not a PEM's -----
+)
 
 
 # Plugins whose regexes match some context and capture the secret itself in their groups
@@ -377,13 +395,18 @@ _JWT: Final = r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*=*\.[A-Za-z0-9_-]+=*(?:\.[A-Z
 _CAPTURING_PLUGINS: Final = frozenset({"aws-key", "url-password"})
 
 
-def _plugin_finder(plugin: RegexBasedDetector, kind: str) -> Finder:
-    """Spans of what a plugin finds: positions come from its regexes, and its
-    ``analyze_string`` confirms each match (e.g. that a JWT's parts decode)."""
-    extent = _EXTENTS.get(kind)
+def _plugins_finder(plugins: list[tuple[RegexBasedDetector, str]]) -> Finder:
+    """Spans of what the plugins find: positions come from their regexes, and each plugin's
+    ``analyze_string`` confirms its matches. One finder for all: a call per text, not per
+    plugin (most texts are short, and the calls were most of the cost)."""
+    table = [
+        (regex, plugin, kind, _EXTENTS.get(kind))
+        for plugin, kind in plugins
+        for regex in plugin.denylist
+    ]
 
     def find(text: str) -> Iterator[tuple[int, int, str]]:
-        for regex in plugin.denylist:
+        for regex, plugin, kind, extent in table:
             for match in regex.finditer(text):
                 if next(iter(plugin.analyze_string(match.group(0))), None) is None:
                     continue

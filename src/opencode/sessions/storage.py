@@ -6,7 +6,7 @@ Layout of a storage folder (0700, every file 0600)::
     <id>.jsonl    the append-only journal of changes since the snapshot
     <id>.backup   the previous snapshot (a hard link, never a copy)
     <id>.lock     the writer lock; <id>.owner says who holds it (pid, host, purpose)
-    index-v1.db   the index database (see ``index.py``), with its -wal and -shm files
+    .index/       the index database (see ``index.py``), with its -wal and -shm files
 """
 
 from __future__ import annotations

@@ -66,7 +66,14 @@ from opencode.sync.manifest import (
     encode_session,
     gunzip_capped,
 )
-from opencode.sync.merge import Action, common_message_id, decide, fork_id, needs_object
+from opencode.sync.merge import (
+    Action,
+    LocalVersion,
+    common_message_id,
+    decide,
+    fork_id,
+    needs_object,
+)
 from opencode.sync.remotes import Remote
 from opencode.sync.report import PULL, PUSH, Moved, Skipped, SyncReport
 from opencode.sync.state import Stat, SyncState, device_id, sync_dir_of, sync_lock
@@ -249,10 +256,16 @@ class SyncRun:
             self._preview_pull(plans, locals_)
             return
         self._fetch_objects(plans, locals_)
-        # New sessions first: a fork made elsewhere must exist before the merge of the
-        # session it was forked from looks for it.
-        order = sorted(plans, key=lambda sid: (locals_[sid] is not None, sid))
-        for sid in order:
+        # Sessions new here first, in parallel (a first pull writes thousands): a fork made
+        # elsewhere must exist before the merge of the session it was forked from looks.
+        absent = sorted(sid for sid in plans if locals_[sid] is None)
+        self.local.deferred = []
+        try:
+            for _ in self.pool.map(lambda sid: self._apply_group(sid, plans[sid], None), absent):
+                pass
+        finally:
+            self.local.flush_index()
+        for sid in sorted(sid for sid in plans if locals_[sid] is not None):
             self._apply_group(sid, plans[sid], locals_[sid])
         self.state.devices.update(seen)
         self.state.save()
@@ -343,8 +356,6 @@ class SyncRun:
                 f"skipped {len(notes)} malformed entr{'y' if len(notes) == 1 else 'ies'} in "
                 f"{key}: {notes[0]}"
             )
-        if batch.host:
-            self.state.hosts[device] = batch.host
         return list(batch.entries)
 
     def _fetch_objects(
@@ -482,17 +493,19 @@ class SyncRun:
         elif action in (Action.CREATE, Action.FAST_FORWARD):
             assert incoming is not None and decision.metadata is not None
             session = with_metadata(incoming.session, decision.metadata, entry.updated_at)
-            self.local.write(session, expect=version)
+            stat = self.local.write(session, expect=version)
             what = "update" if local is not None else "restore" if state.base else "new"
             self._moved(sid, session.title, what, entry, entry.object_bytes)
-            local = self.local.read(sid)
+            now = LocalVersion(incoming.content, tuple(incoming.message_ids), decision.metadata)
+            local = LocalSession(session, now, stat)
         elif action in (Action.NOTHING, Action.KEEP_LOCAL):
             assert local is not None and decision.metadata is not None
             if decision.metadata != local.version.metadata:
                 session = with_metadata(local.session, decision.metadata, entry.updated_at)
-                self.local.write(session, expect=local.version)
+                stat = self.local.write(session, expect=local.version)
                 self._moved(sid, session.title, "metadata", entry)
-                local = self.local.read(sid)
+                now = replace(local.version, metadata=decision.metadata)
+                local = LocalSession(session, now, stat)
         elif action is Action.KEEP_DELETED_THERE:
             host = entry.host or "another device"
             self.report.skipped.append(

@@ -54,6 +54,9 @@ class LocalSessions:
     def __init__(self, storage: SessionStorage, index: SessionIndex) -> None:
         self.storage = storage
         self.index = index
+        # While a list, written sessions wait here to be indexed by ``flush_index`` (writes
+        # then run in worker threads; the index's connection belongs to the main thread).
+        self.deferred: list[Session] | None = None
 
     def read(self, session_id: str) -> LocalSession | None:
         """The session as last written (no lock); None when it is not here. Its file
@@ -87,11 +90,21 @@ class LocalSessions:
                     raise ChangedMeanwhileError(f"session {session.id} appeared meanwhile")
             elif current is None or current.version != expect:
                 raise ChangedMeanwhileError(f"session {session.id} changed meanwhile")
-            before = self.index.folder_state()
             session.journal_seq = 0
-            storage.save(session)
-            self._index(session, before)
+            if self.deferred is not None:
+                storage.save(session)
+                self.deferred.append(session)
+            else:
+                before = self.index.folder_state()
+                storage.save(session)
+                self._index(session, before)
             return self.stat(session.id)
+
+    def flush_index(self) -> None:
+        """Index the sessions written while indexing was deferred, and stop deferring."""
+        written, self.deferred = self.deferred or [], None
+        for session in written:
+            self._index(session, None)
 
     def _has_leftovers(self, session_id: str) -> bool:
         """A journal or backup without a snapshot: a crash's leftovers own the id."""

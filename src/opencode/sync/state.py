@@ -178,7 +178,6 @@ class SyncState:
     snapshot_seq: int = 0
     create_only: bool | None = None
     devices: dict[str, int] = field(default_factory=dict)
-    hosts: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, SessionState] = field(default_factory=dict)
     bad_objects: set[str] = field(default_factory=set)
     written: bytes = b""  # the file as last read or written: an unchanged state is not rewritten
@@ -226,7 +225,6 @@ class SyncState:
             snapshot_seq=int(document.get("snapshot_seq", 0)),
             create_only=create_only if isinstance(create_only, bool) else None,
             devices=devices,
-            hosts={str(k): str(v) for k, v in document.get("hosts", {}).items()},
             sessions=sessions,
             bad_objects={str(k) for k in document.get("bad_objects", [])},
         )
@@ -255,7 +253,6 @@ class SyncState:
             "snapshot_seq": self.snapshot_seq,
             "create_only": self.create_only,
             "devices": self.devices,
-            "hosts": self.hosts,
             "sessions": {
                 sid: data for sid, state in self.sessions.items() if (data := state.to_dict())
             },

@@ -89,6 +89,7 @@ class ObjectStore:
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             user_agent_extra="opencode-sync",
+            parameter_validation=False,  # our few calls are built here; saves CPU per request
         )
         try:
             session = boto3.session.Session(profile_name=remote.profile)

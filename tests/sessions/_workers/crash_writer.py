@@ -5,21 +5,42 @@ Usage::
     crash_writer.py storage STORAGE_DIR   # storage.save of growing sessions grow-0, grow-1, ...
     crash_writer.py manager STORAGE_DIR SESSION_ID   # manager.add_message appends
 
-It prints ``ready`` once imported, then one line per completed operation, flushed at once, so
-the parent knows what had returned before the kill: ``<session id> <message count>`` for
-``storage`` and ``<message count>`` for ``manager``.
+It prints ``ready`` once imported, then one line per completed operation, so the parent knows
+what had returned before the kill: ``<session id> <message count>`` for ``storage`` and
+``<message count>`` for ``manager``. Every snapshot write (a save, or in ``manager`` mode a
+compaction, whichever thread runs it) is bracketed by ``saving`` and ``saved`` lines, so the
+parent can aim a kill at one.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from opencode.sessions import Session, SessionManager, SessionMessage, SessionStorage
 
 # A session stops growing here and the writer moves on to the next one, which keeps each
 # save's cost bounded however many times the test restarts the writer.
 MAX_MESSAGES = 60
+
+
+def report(line: str) -> None:
+    """One unbuffered write per line: nothing is held back at the kill, and lines from the
+    auto-save thread never interleave with the main thread's (pipe writes this small are
+    atomic)."""
+    os.write(1, f"{line}\n".encode())
+
+
+class ReportingStorage(SessionStorage):
+    """Storage that announces each snapshot write before it starts and after it ends."""
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        report("saving")
+        result = super().save(*args, **kwargs)  # whatever it returns, the manager may use
+        report("saved")
+        return result
 
 
 def padding(n: int) -> str:
@@ -32,7 +53,7 @@ def run_storage(storage: SessionStorage) -> None:
         int(sid.split("-", 1)[1]) for sid in storage.list_session_ids() if sid.startswith("grow-")
     ]
     generation = max(generations, default=0)
-    print("ready", flush=True)
+    report("ready")
     while True:
         sid = f"grow-{generation}"
         session = storage.load_or_none(sid) or Session(id=sid, title=sid, working_dir="/w")
@@ -40,7 +61,7 @@ def run_storage(storage: SessionStorage) -> None:
             n = session.message_count
             session.add_message(SessionMessage(role="user", content=f"m{n} {padding(n)}"))
             storage.save(session)
-            print(f"{sid} {session.message_count}", flush=True)
+            report(f"{sid} {session.message_count}")
         generation += 1
 
 
@@ -48,21 +69,21 @@ def run_manager(storage: SessionStorage, session_id: str) -> None:
     manager = SessionManager(
         storage, auto_save_interval=0.02, compact_journal_bytes=8192, fire_shell_hooks=False
     )
-    print("ready", flush=True)
-    session = manager.resume(session_id)
+    report("ready")
+    session = manager.resume(session_id)  # compacts first when the last run left records
     n = session.message_count
     while True:
         role = "user" if n % 2 == 0 else "assistant"
         manager.add_message(role, f"m{n} {padding(n)[: n * 31 % 700]}")
         n += 1
-        print(n, flush=True)
+        report(str(n))
         if n % 13 == 0:
             manager.save()
 
 
 def main() -> None:
     mode, storage_dir = sys.argv[1], Path(sys.argv[2])
-    storage = SessionStorage(storage_dir)
+    storage = ReportingStorage(storage_dir)
     if mode == "storage":
         run_storage(storage)
     elif mode == "manager":
