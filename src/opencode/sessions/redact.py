@@ -6,13 +6,14 @@ safety net, not a guarantee: it replaces what *looks like* a credential with
 ``[REDACTED:<kind>]`` and cannot see a secret it does not recognise, one split across values,
 or one inside an image.
 
-Provider keys are found by the regex plugins of Yelp's ``detect-secrets`` (only their
-``analyze_string``, which never verifies a key over the network). Our own narrow patterns
-cover what those plugins miss: whole private key blocks, Anthropic keys, current OpenAI key
-formats, fine-grained GitHub tokens, Stripe test keys, passwords in URLs with an empty user
-name, ``Authorization:`` headers, and ``NAME=value`` assignments or fields whose name says they
-hold a password, secret, key or token. The plugins load ``requests`` when imported, so they are
-imported on first use only.
+Provider keys are found by the regex plugins of Yelp's ``detect-secrets`` (AWS, GitHub,
+GitLab, Slack, Stripe, SendGrid, PyPI, Twilio, Square, Discord, Azure storage, passwords in
+URLs; its validator confirms JWTs), through ``analyze_string`` only, which never sends a key
+anywhere to verify it. Our own narrow patterns cover what those plugins miss: whole private
+key blocks, Anthropic keys, OpenAI keys of every format, fine-grained GitHub tokens, Stripe
+test keys, URLs with a password but no user name, ``Authorization:`` headers, and
+``NAME=value`` assignments or fields whose name says they hold a password, secret, key or
+token. The plugins import ``requests``, so they are imported on first use only.
 """
 
 from __future__ import annotations
@@ -397,8 +398,7 @@ _CAPTURING_PLUGINS: Final = frozenset({"aws-key", "url-password"})
 
 def _plugins_finder(plugins: list[tuple[RegexBasedDetector, str]]) -> Finder:
     """Spans of what the plugins find: positions come from their regexes, and each plugin's
-    ``analyze_string`` confirms its matches. One finder for all: a call per text, not per
-    plugin (most texts are short, and the calls were most of the cost)."""
+    ``analyze_string`` confirms its matches."""
     table = [
         (regex, plugin, kind, _EXTENTS.get(kind))
         for plugin, kind in plugins
