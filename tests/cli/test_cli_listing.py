@@ -82,8 +82,18 @@ def test_session_list_json_is_stable_and_complete(cli: CliRunnerHelper) -> None:
         "tags",
         "working_dir",
         "model",
+        # the lifecycle keys
+        "active_at",
+        "damaged",
+        "pinned",
+        "archived_at",
+        "forked_from",
+        "conflicts",
     }
     assert data[0]["title"] == "S24"
+    assert (data[0]["damaged"], data[0]["pinned"], data[0]["archived_at"]) == (None, False, None)
+    assert (data[0]["forked_from"], data[0]["conflicts"]) == (None, [])
+    assert data[0]["active_at"].endswith("+00:00") and "T" in data[0]["active_at"]
     assert data[0]["tags"] == ["t"] and data[0]["model"] == "m1"
     assert data[0]["updated_at"].endswith("+00:00") and "T" in data[0]["updated_at"]
     assert r.stderr == ""
@@ -110,8 +120,9 @@ def test_session_list_sort_and_asc(cli: CliRunnerHelper) -> None:
 
     assert ids() == [b.id, c.id, a.id]
     assert ids("--asc") == [a.id, c.id, b.id]
-    assert ids("--sort", "title") == [c.id, a.id, b.id]  # descending, case ignored
+    assert ids("--sort", "title") == [b.id, a.id, c.id]  # A-Z by default, case ignored
     assert ids("--sort", "title", "--asc") == [b.id, a.id, c.id]
+    assert ids("--sort", "title", "--desc") == [c.id, a.id, b.id]
     assert ids("--sort", "messages") == [a.id, c.id, b.id]
     assert ids("--sort", "created", "--asc") == [a.id, c.id, b.id]
     assert ids("--sort", "tokens") is not None
@@ -162,7 +173,7 @@ def test_session_list_table_has_tokens_and_tags_when_wide(cli: CliRunnerHelper) 
     assert "alpha, beta" in r.stdout
 
 
-def test_listing_skips_a_corrupt_file_with_a_warning(cli: CliRunnerHelper) -> None:
+def test_listing_marks_a_corrupt_file_with_a_warning(cli: CliRunnerHelper) -> None:
     good = make_session("Good one")
     (sessions_dir() / "0badf11e-0000-4000-8000-000000000000.json").write_text("{not json")
 
@@ -170,7 +181,10 @@ def test_listing_skips_a_corrupt_file_with_a_warning(cli: CliRunnerHelper) -> No
 
     assert r.exit_code == 0, r.output
     assert "Good one" in r.stdout and good.id[:8] in r.stdout
-    assert "0badf11e" not in r.stdout
+    # Listed (so it can be recovered or deleted) with a marker, not skipped.
+    damaged = [line for line in r.stdout.splitlines() if "0badf11e" in line]
+    assert len(damaged) == 1 and "(damaged)" in damaged[0], r.stdout
+    assert "(damaged)" not in next(line for line in r.stdout.splitlines() if "Good one" in line)
     warnings = [line for line in r.stderr.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 1, r.stderr
     assert "0badf11e-0000-4000-8000-000000000000" in warnings[0]
@@ -258,9 +272,9 @@ def test_empty_data_dir_is_a_usage_error(cli: CliRunnerHelper) -> None:
     r = cli("--data-dir", "", "session", "list")
     assert r.exit_code == 2
     assert "--data-dir" in r.stderr and "empty" in r.stderr
-    r = run_opencode("--data-dir", "", "--list-sessions")
-    assert r.returncode == 2
-    assert "--data-dir" in r.stderr and "Traceback" not in r.stderr
+    proc = run_opencode("--data-dir", "", "--list-sessions")
+    assert proc.returncode == 2
+    assert "--data-dir" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_data_dir_that_is_a_file_is_one_error_line_on_every_path(tmp_path: Path) -> None:

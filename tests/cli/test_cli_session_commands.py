@@ -10,12 +10,18 @@ from pathlib import Path
 import pytest
 from cli_helpers import CliRunnerHelper, ago, make_session, run_opencode, sessions_dir
 
-from opencode.cli import console
+from opencode.cli import console, render
 from opencode.sessions import Session, SessionIndex, SessionMessage, SessionStorage, ToolInvocation
 
 
 def stored(session_id: str) -> Session:
     return SessionStorage().load(session_id)
+
+
+def trashed_ids(cli: CliRunnerHelper) -> set[str]:
+    r = cli("session", "trash", "list", "--json")
+    assert r.exit_code == 0, r.output
+    return {entry["id"] for entry in json.loads(r.stdout)}
 
 
 # -- new --------------------------------------------------------------------------------------
@@ -206,7 +212,9 @@ def test_delete_with_yes(cli: CliRunnerHelper) -> None:
     assert not (sessions_dir() / f"{a.id}.json").exists()
     assert not (sessions_dir() / f"{b.id}.json").exists()
     assert cli("session", "list", "-q").stdout.split() == [keep.id]
-    assert "Deleted" in r.stderr and "First" in r.stderr
+    # Deleting moves to the trash (--permanent deletes for good).
+    assert "Moved to the trash: " in r.stderr and "First" in r.stderr
+    assert trashed_ids(cli) == {a.id, b.id}
 
 
 def test_delete_asks_on_a_terminal(cli: CliRunnerHelper, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,13 +223,15 @@ def test_delete_asks_on_a_terminal(cli: CliRunnerHelper, monkeypatch: pytest.Mon
 
     r = cli("session", "delete", session.id, input="n\n")
     assert r.exit_code == 1
-    assert "Ask first" in r.stderr and "Delete 1 session?" in r.stderr
+    assert "Ask first" in r.stderr and "Move to the trash 1 session?" in r.stderr
     assert "Nothing deleted." in r.stderr
     assert (sessions_dir() / f"{session.id}.json").exists()
+    assert trashed_ids(cli) == set()
 
     r = cli("session", "delete", session.id, input="y\n")
     assert r.exit_code == 0, r.output
     assert not (sessions_dir() / f"{session.id}.json").exists()
+    assert trashed_ids(cli) == {session.id}
 
 
 def test_delete_resolves_every_id_before_deleting_any(cli: CliRunnerHelper) -> None:
@@ -265,16 +275,19 @@ def test_cleanup_dry_run_lists_and_deletes_nothing(cli: CliRunnerHelper) -> None
     assert "a month ago" in r.stdout
     assert "Recent" not in r.stdout
     assert "3 sessions" in r.stdout and "bytes" in r.stdout
-    assert "would delete 3 sessions" in r.stderr
+    assert "would move 3 sessions to the trash" in r.stderr
     assert len(cli("session", "list", "-q").stdout.split()) == 5
+    assert trashed_ids(cli) == set()
 
 
 def test_cleanup_without_terminal_or_yes_refuses(cli: CliRunnerHelper) -> None:
     _aged_sessions()
     r = cli("session", "cleanup", "--keep", "1")
     assert r.exit_code == 1
-    assert r.stderr.startswith("error: refusing to delete 3 sessions without confirmation")
+    assert r.stderr.startswith("error: refusing to clean up 3 sessions without confirmation")
+    assert "--yes" in r.stderr
     assert len(cli("session", "list", "-q").stdout.split()) == 5
+    assert trashed_ids(cli) == set()
 
 
 def test_cleanup_with_yes_deletes_old_sessions_and_reports_bytes(cli: CliRunnerHelper) -> None:
@@ -283,9 +296,10 @@ def test_cleanup_with_yes_deletes_old_sessions_and_reports_bytes(cli: CliRunnerH
     r = cli("session", "cleanup", "--keep", "1", "--yes")
     assert r.exit_code == 0, r.output
     assert f"{sizes:,} bytes" in r.stdout
-    assert "freed" in r.stderr and f"{sizes:,} bytes" in r.stderr
+    assert f"Moved 3 of 3 sessions to the trash ({render.size(sizes)})" in r.stderr
     left = set(cli("session", "list", "-q").stdout.split())
     assert left == {s.id for s in recent}
+    assert trashed_ids(cli) == {s.id for s in old}
 
 
 def test_cleanup_keeps_the_newest_and_respects_max_age(cli: CliRunnerHelper) -> None:
@@ -338,14 +352,17 @@ def test_cleanup_goes_on_after_a_failed_deletion_and_tidies_up(cli: CliRunnerHel
 
     assert r.exit_code == 1, r.output
     lines = r.stderr.splitlines()
-    assert lines[0].startswith(f"warning: could not delete {broken.id[:8]}: ")
-    assert "Deleted 1 of 2 sessions" in lines[1]
-    assert lines[-1] == "error: could not delete 1 of 2 sessions"
-    assert not (sessions_dir() / f"{old.id}.json").exists()  # the next one was still deleted
+    # The broken session is also listed as damaged, with a warning of its own.
+    failed = [n for n, line in enumerate(lines) if line.startswith("warning: could not clean")]
+    assert len(failed) == 1, r.stderr
+    assert lines[failed[0]].startswith(f"warning: could not clean up {broken.id[:8]}: ")
+    assert "Moved 1 of 2 sessions to the trash" in lines[failed[0] + 1]
+    assert lines[-1] == "error: could not clean up 1 of 2 sessions"
+    assert not (sessions_dir() / f"{old.id}.json").exists()  # the next one was still moved
+    assert trashed_ids(cli) == {old.id}
     assert not stale.exists()  # temp files swept all the same
-    index = json.loads((sessions_dir() / "index.json").read_text())
-    assert old.id not in index["sessions"]  # ... and the index saved
-    assert {broken.id, recent.id} <= index["sessions"].keys()
+    listed = json.loads(cli("session", "list", "--json").stdout)
+    assert {row["id"] for row in listed} == {broken.id, recent.id}  # ... and the index saved
 
 
 # -- export -----------------------------------------------------------------------------------
@@ -447,7 +464,10 @@ def test_recover_restores_the_backup(cli: CliRunnerHelper) -> None:
 
     r = cli("session", "show", session.id[:8])
     assert r.exit_code == 1
-    assert r.stderr.splitlines()[0].startswith(f"error: {path}: ")
+    # Looking the prefix up lists the sessions, which warns about the damaged one first.
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, r.stderr
+    assert errors[0].startswith(f"error: {path}: ")
     assert f"opencode session recover {session.id}" in r.stderr
 
     r = cli("session", "recover", session.id[:8])
