@@ -265,11 +265,6 @@ def test_cleanup_never_touches_pinned_sessions() -> None:
     assert not (trash_dir() / f"{pinned.id}.json").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: '--resume' without an id and '--continue' take the first row of the "
-    "pinned-first listing, so an old pinned session wins over the most recent one",
-)
 def test_resume_and_continue_take_the_most_recent_session_not_the_pinned_one(
     project: Path,
 ) -> None:
@@ -424,12 +419,6 @@ def test_conflict_copies_do_not_complete_or_resolve_as_sessions() -> None:
     assert os.path.exists(copy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a conflict copy whose session file is gone (deleted on one machine, changed "
-    "on another) is announced with 'opencode session resolve ID', which then says 'session "
-    "not found'; the copy's messages are in no session",
-)
 def test_a_conflict_copy_without_its_session_can_be_resolved_as_hinted() -> None:
     session = make_session("Deleted here, changed there", messages=[("user", "their words")])
     copy = sessions_dir() / f"{session.id} 2.json"

@@ -86,7 +86,7 @@ def _resume_project_latest(manager: SessionManager) -> Session:
     from opencode.paths import project_root
 
     root = project_root(os.getcwd())
-    found = manager.list_sessions(limit=1, under_dir=root)
+    found = manager.list_sessions(limit=1, under_dir=root, pinned_first=False)
     if not found:
         raise CommandError(
             f"no session was started under {root}",

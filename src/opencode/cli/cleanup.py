@@ -7,7 +7,7 @@ request (``trash empty`` or ``cleanup --empty-trash-older-than DAYS``), never si
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
@@ -48,6 +48,14 @@ def _describe(summary: SessionSummary | None, session_id: str) -> str:
     )
 
 
+_DONE: Final = {
+    "deleted": "Deleted {line}",
+    "trashed": "Moved to the trash: {line}",
+    "leftovers": "Removed the leftover files of {line}",
+    "missing": "Already gone: {line}",
+}
+
+
 def _plural(count: int, noun: str = "session") -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
@@ -78,6 +86,7 @@ def delete_command(
             say(f"  {line}")
     confirm(f"{verb} {count}?", yes=yes, what=count)
     failed = 0
+    trashed = False
     for sid, line in zip(ids, described, strict=True):
         try:
             done = _remove(manager, sid, permanent=permanent)
@@ -85,18 +94,19 @@ def delete_command(
             failed += 1
             report(exc)
             continue
-        if not done:
-            say(f"Already gone: {line}")
-        else:
-            say(f"Deleted {line}" if permanent else f"Moved to the trash: {line}")
-    if not permanent and failed < len(ids):
+        say(_DONE[done].format(line=line))
+        trashed = trashed or done == "trashed"
+    if trashed:
         say("Restore with 'opencode session trash restore ID'.")
     if failed:
         raise typer.Exit(exit_codes.ERROR)
 
 
-def _remove(manager: SessionManager, session_id: str, *, permanent: bool) -> bool:
-    return manager.delete(session_id) if permanent else manager.trash(session_id)
+def _remove(manager: SessionManager, session_id: str, *, permanent: bool) -> str:
+    """``"deleted"``, ``"trashed"``, ``"leftovers"`` (removed for good) or ``"missing"``."""
+    if permanent:
+        return "deleted" if manager.delete(session_id) else "missing"
+    return manager.trash(session_id)
 
 
 def cleanup_command(
@@ -149,25 +159,22 @@ def cleanup_command(
     if dry_run:
         say(f"Dry run: would move {count} to the trash ({render.size(plan.total_bytes)}).")
         return
-    confirm(f"Move {count} to the trash?", yes=yes, what=count)
+    if plan.items or plan.orphans:
+        confirm(f"Move {count} to the trash?", yes=yes, what=count)
+    else:
+        confirm(f"Delete {_plural(len(trash_due))} from the trash for good?", yes=yes, what=count)
     result = cleaning.carry_out(storage, index, plan, to_trash=True)
-    _report_cleanup(result, count)
-    if empty_trash_older_than is not None:
-        emptied = manager.trash_bin.empty(empty_trash_older_than)
-        say(f"Emptied {_plural(len(emptied))} from the trash.")
+    if plan.items or plan.orphans:
+        _report_cleanup(result, count)
+    if trash_due:  # only what was due before this run: never what it just moved in
+        emptied = manager.trash_bin.discard_all(trash_due)
+        say(f"Deleted {_plural(len(emptied))} from the trash for good.")
     if result.failed:
         raise CommandError(f"could not clean up {len(result.failed)} of {count}")
 
 
 def _trash_due(manager: SessionManager, days: float | None) -> list[TrashEntry]:
-    if days is None:
-        return []
-    from datetime import timedelta
-
-    from opencode.sessions.validate import utc_now
-
-    cutoff = utc_now() - timedelta(days=days)
-    return [e for e in manager.trash_bin.entries() if e.trashed_at < cutoff]
+    return [] if days is None else manager.trash_bin.due(days)
 
 
 def _show_plan(plan: CleanupPlan, trash_due: list[TrashEntry]) -> None:
@@ -265,14 +272,7 @@ def trash_empty(
 ) -> None:
     """Delete sessions in the trash for good (asks first on a terminal)."""
     trash = open_manager().trash_bin
-    due = trash.entries()
-    if older_than is not None:
-        from datetime import timedelta
-
-        from opencode.sessions.validate import utc_now
-
-        cutoff = utc_now() - timedelta(days=older_than)
-        due = [e for e in due if e.trashed_at < cutoff]
+    due = trash.due(older_than)
     if not due:
         empty = older_than is None
         say(
@@ -283,5 +283,5 @@ def trash_empty(
         return
     count = _plural(len(due))
     confirm(f"Delete {count} from the trash for good?", yes=yes, what=count)
-    removed = trash.empty(older_than)
+    removed = trash.discard_all(due)
     say(f"Deleted {_plural(len(removed))} from the trash for good.")

@@ -499,17 +499,19 @@ class SessionIndex:
         *,
         under_dir: str | os.PathLike[str] | None = None,
         archived: bool | None = False,
+        pinned_first: bool = False,
     ) -> builtins.list[SessionSummary]:
         """Filtered, sorted, paginated summaries.
 
         ``tags``: a session must carry all of them (any case); ``search``: case-insensitive
         substring of the title; ``working_dir``: the folder the session was started in;
         ``under_dir``: that folder or any folder below it (a project); ``archived``: False
-        leaves archived sessions out, True lists only them, None lists both. In the default
-        order (most recently active first) pinned sessions come first.
+        leaves archived sessions out, True lists only them, None lists both. With
+        ``pinned_first`` pinned sessions come first (the way listings show them; "the
+        latest session" never means a pinned one).
         """
         where, args = _filters(tags, search, working_dir, under_dir, archived)
-        order = _order(sort_by, descending)
+        order = _order(sort_by, descending, pinned_first)
         if limit is not None and limit < 0:
             raise ValueError("limit must not be negative")
         if offset < 0:
@@ -888,10 +890,10 @@ def sort_field(sort_by: str) -> str:
     return name
 
 
-def _order(sort_by: str, descending: bool) -> str:
+def _order(sort_by: str, descending: bool, pinned_first: bool = False) -> str:
     field = sort_field(sort_by)
     direction = "DESC" if descending else "ASC"
-    pinned = "pinned DESC, " if field == "active_at" and descending else ""
+    pinned = "pinned DESC, " if pinned_first else ""
     return f"{pinned}{SORT_COLUMNS[field]} {direction}, id {direction}"
 
 

@@ -33,6 +33,8 @@ class ListingQuery:
     under_dir: str | os.PathLike[str] | None = None
     # False: leave archived sessions out; True: only them; None: both.
     archived: bool | None = False
+    # Pinned sessions first, in the default order (as listings show them).
+    pinned_first: bool = True
 
     @property
     def filtered(self) -> bool:
@@ -90,6 +92,7 @@ def list_page(index: SessionIndex, query: ListingQuery) -> ListingPage:
         offset=query.offset,
         sort_by=query.sort_by,
         descending=query.descending,
+        pinned_first=query.pinned_first and query.by_recency,
         **filters,
     )
     if query.offset or (query.limit and len(rows) >= query.limit):

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import orjson
@@ -53,7 +54,7 @@ from opencode.sessions.validate import check_nesting_on_write, format_timestamp,
 
 if TYPE_CHECKING:
     from opencode.sessions.search import SearchHit
-    from opencode.sessions.trash import Trash
+    from opencode.sessions.trash import Trash, TrashOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -338,11 +339,11 @@ class SessionManager:
             )
         return deleted
 
-    def trash(self, session_id: str) -> bool:
-        """Move a session to the trash (restorable with ``restore``); False when there was
-        nothing to move. Refused (``SessionLockedError``) when another process has it open.
-
-        Files left by a crash under that id (no snapshot) are removed outright.
+    def trash(self, session_id: str) -> TrashOutcome:
+        """Move a session to the trash (restorable with ``restore``): ``"trashed"``;
+        ``"leftovers"`` when only files a crash left under that id were there (removed for
+        good); ``"missing"`` when there was nothing. Refused (``SessionLockedError``) when
+        another process has it open. A damaged session goes as it is.
         """
         from opencode.sessions.trash import move_to_trash
 
@@ -362,13 +363,17 @@ class SessionManager:
 
     def restore(self, session_id: str) -> Session:
         """Bring a session back from the trash under its id (``SessionExistsError`` when that
-        id is taken again, ``SessionNotFoundError`` when it is not in the trash)."""
+        id is taken again, ``SessionNotFoundError`` when it is not in the trash). A session
+        that was damaged comes back as it was and raises ``SessionCorruptedError``, so that
+        ``recover`` can be tried on it."""
         from opencode.sessions.trash import Trash
 
         validate_session_id(session_id)
         with self._lock, self.storage.writer_lock(session_id, "short"):
             before = self.index.folder_state()
-            session = Trash(self.storage).restore(self.storage, session_id)
+            Trash(self.storage).restore(self.storage, session_id)
+            self.index.refresh()
+            session = self.storage.load(session_id)
             self._index_quietly(session.id, lambda: self.index.add(session, folder_before=before))
         return session
 
@@ -512,13 +517,16 @@ class SessionManager:
         working_dir: str | os.PathLike[str] | None = None,
         *,
         under_dir: str | os.PathLike[str] | None = None,
+        pinned_first: bool = True,
     ) -> list[SessionSummary]:
         """Summaries from the index, freshly read so other processes' sessions show up.
 
-        The default order is by activity (the last message), most recent first.
+        The default order is by activity (the last message), most recent first, pinned
+        sessions before the others (``pinned_first=False`` for plain recency).
         """
         self.index.refresh()
         return self.index.list(
+            pinned_first=pinned_first,
             limit=limit,
             offset=offset,
             sort_by=sort_by,
@@ -803,11 +811,15 @@ class SessionManager:
 
         created = []
         with self._lock:
-            local = self._source(session_id)
+            local = self._source(session_id) if self.storage.exists(session_id) else None
             for path in self.storage.conflict_copies(session_id):
                 other = parse_session_bytes(read_session_file(path), path)
                 if other.id != session_id:
                     raise SessionCorruptedError(f"holds session {other.id!r}", path)
+                if local is None:  # its own file is gone: the copy takes its place
+                    local = self._adopt_conflict_copy(other, path)
+                    created.append(local)
+                    continue
                 title = f"{other.title or 'untitled'} (conflict copy)"
                 fork = forks.fork_of(other, other.message_count, title=title[:200])
                 fork.metadata[forks.FORKED_FROM] = {
@@ -819,6 +831,16 @@ class SessionManager:
                 self.trash_bin.keep_conflict_copy(path)
         self.index.refresh()
         return created
+
+    def _adopt_conflict_copy(self, copy: Session, path: Path) -> Session:
+        """Write a conflict copy as its session (whose own file is gone), then keep the
+        copy in the trash's conflicts folder."""
+        with self.storage.writer_lock(copy.id, "short"):
+            before = self.index.folder_state()
+            self.storage.save(copy)
+            self._index_quietly(copy.id, lambda: self.index.add(copy, folder_before=before))
+        self.trash_bin.keep_conflict_copy(path)
+        return copy
 
     def archive(self, session_id: str) -> Session:
         """Leave the default listings, completion and resume picks; still searchable."""

@@ -231,11 +231,12 @@ class SessionStorage:
         )
 
     def has_files(self, session_id: str) -> bool:
-        """True when any file of ``session_id`` is here, a snapshot or only leftovers."""
+        """True when any file of ``session_id`` is here: a snapshot, leftovers of a crash, or
+        a folder-sync tool's conflict copy."""
         return any(
             os.path.lexists(self._file(session_id, suffix))
             for suffix in (SESSION_SUFFIX, *_CONTENT_LEFTOVERS)
-        )
+        ) or bool(self.conflict_copies(session_id))
 
     def conflict_copies(self, session_id: str) -> list[Path]:
         """Copies of ``session_id`` that a folder-sync tool left beside it, oldest name first."""

@@ -17,13 +17,15 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 import orjson
 
 from opencode import fsutil
+from opencode.fsutil import PRIVATE_FILE_MODE
 from opencode.sessions.errors import (
     InvalidSessionValueError,
+    SessionCorruptedError,
     SessionExistsError,
     SessionNotFoundError,
     SessionStorageError,
@@ -37,12 +39,11 @@ from opencode.sessions.fileio import (
     storage_error,
 )
 from opencode.sessions.ids import is_valid_session_id, validate_session_id
-from opencode.sessions.storage import SESSION_SUFFIX, parse_session_bytes
+from opencode.sessions.storage import JOURNAL_SUFFIX, SESSION_SUFFIX
 from opencode.sessions.validate import format_timestamp, parse_timestamp, utc_now
 
 if TYPE_CHECKING:
     from opencode.sessions.index import SessionIndex
-    from opencode.sessions.models import Session
     from opencode.sessions.storage import SessionStorage
 
 logger = logging.getLogger(__name__)
@@ -91,32 +92,36 @@ class Trash:
 
     # -- in ---------------------------------------------------------------------------------
 
-    def put(self, storage: SessionStorage, session: Session) -> None:
-        """Keep ``session``'s snapshot here; the caller deletes it from ``storage`` next.
+    def put(
+        self,
+        storage: SessionStorage,
+        session_id: str,
+        title: str,
+        message_count: int,
+        *,
+        damaged: str | None = None,
+    ) -> None:
+        """Keep a session's files here; the caller deletes them from ``storage`` next.
 
-        The snapshot must hold everything (the caller folded the journal in) and the caller
-        holds the session's writer lock.
+        A loadable session's snapshot must hold everything (the caller folded the journal
+        in); a damaged one keeps its journal too, as it is. The caller holds the session's
+        writer lock.
         """
         ensure_private_dir(self.folder)
-        record = {
-            "id": session.id,
-            "title": session.title,
+        record: dict[str, object] = {
+            "id": session_id,
+            "title": title,
             "trashed_at": format_timestamp(utc_now()),
-            "message_count": session.message_count,
+            "message_count": message_count,
         }
-        atomic_write(self._record(session.id), orjson.dumps(record) + b"\n")
-        source = storage.get_path(session.id)
-        target = self._snapshot(session.id)
-        staging = target.with_name(f".{target.name}.link")
-        try:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(staging)
-            os.link(source, staging, follow_symlinks=False)
-            os.replace(staging, target)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise storage_error(f"cannot move session {session.id} to the trash", exc) from exc
-            atomic_write(target, read_session_file(source))  # another file system: a copy
+        if damaged is not None:
+            record["damaged"] = damaged
+        atomic_write(self._record(session_id), orjson.dumps(record) + b"\n")
+        suffixes = (SESSION_SUFFIX, JOURNAL_SUFFIX) if damaged is not None else (SESSION_SUFFIX,)
+        for suffix in suffixes:
+            source = storage.storage_dir / f"{session_id}{suffix}"
+            if os.path.lexists(source):
+                _link_into(source, self.folder / f"{session_id}{suffix}")
         fsync_dir(self.folder)
 
     # -- out --------------------------------------------------------------------------------
@@ -168,26 +173,25 @@ class Trash:
             return {}
         return record if isinstance(record, dict) else {}
 
-    def restore(self, storage: SessionStorage, session_id: str) -> Session:
-        """Put a trashed session back under its id; ``SessionExistsError`` when a session
-        with that id exists again. The caller holds the id's writer lock."""
+    def restore(self, storage: SessionStorage, session_id: str) -> None:
+        """Put a trashed session's files back under its id (as they were, damaged or not);
+        ``SessionExistsError`` when a session with that id exists again. The caller holds
+        the id's writer lock."""
         source = self._snapshot(session_id)
-        session = parse_session_bytes(_read_or_missing(source, session_id), source)
-        target = storage.get_path(session_id)
+        if not os.path.lexists(source):
+            raise SessionNotFoundError(f"{session_id} (in the trash)")
+        if storage.exists(session_id):
+            raise SessionExistsError(session_id)
         storage.ensure_dir()
+        journal = self.folder / f"{session_id}{JOURNAL_SUFFIX}"
+        if os.path.lexists(journal):
+            _link_into(journal, storage.get_journal_path(session_id), replace=False)
         try:
-            os.link(source, target, follow_symlinks=False)
+            _link_into(source, storage.get_path(session_id), replace=False)
         except FileExistsError:
             raise SessionExistsError(session_id) from None
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise storage_error(f"cannot restore session {session_id}", exc) from exc
-            if storage.exists(session_id):
-                raise SessionExistsError(session_id) from None
-            atomic_write(target, read_session_file(source))
         fsync_dir(storage.storage_dir)
         self.discard(session_id)
-        return session
 
     def keep_conflict_copy(self, path: Path) -> Path:
         """Move a sync tool's conflict copy into ``<trash>/conflicts/`` (kept, not deleted)."""
@@ -201,6 +205,8 @@ class Trash:
                 raise storage_error(f"cannot move {path} to the trash", exc) from exc
             atomic_write(target, read_session_file(path))
             fsutil.unlink_if_present(path)
+        with contextlib.suppress(OSError):
+            os.chmod(target, PRIVATE_FILE_MODE)
         fsync_dir(folder)
         fsync_dir(path.parent)
         return target
@@ -209,6 +215,7 @@ class Trash:
         """Remove a session from the trash for good; False when it was not there."""
         try:
             removed = fsutil.unlink_if_present(self._snapshot(session_id))
+            fsutil.unlink_if_present(self.folder / f"{session_id}{JOURNAL_SUFFIX}")
             fsutil.unlink_if_present(self._record(session_id))
         except OSError as exc:
             raise storage_error(f"cannot remove {session_id} from the trash", exc) from exc
@@ -217,47 +224,94 @@ class Trash:
                 fsync_dir(self.folder)
         return removed
 
-    def empty(self, older_than_days: float | None = None) -> list[TrashEntry]:
-        """Remove trashed sessions for good (those trashed more than ``older_than_days``
-        ago, or all); returns what was removed."""
-        if older_than_days is not None and not 0 <= older_than_days <= MAX_TRASH_AGE_DAYS:
+    def due(self, older_than_days: float | None = None) -> list[TrashEntry]:
+        """What ``empty`` would remove: everything, or what was trashed more than
+        ``older_than_days`` ago (``InvalidSessionValueError`` for a count of days that is
+        not a number from 0 to a century)."""
+        if older_than_days is None:
+            return self.entries()
+        if not 0 <= older_than_days <= MAX_TRASH_AGE_DAYS:  # also refuses NaN
             raise InvalidSessionValueError(
                 f"days must be between 0 and {MAX_TRASH_AGE_DAYS}, got {older_than_days}"
             )
-        cutoff = None if older_than_days is None else utc_now() - timedelta(days=older_than_days)
-        removed = []
-        for entry in self.entries():
-            due = cutoff is None or entry.trashed_at < cutoff
-            if due and self.discard(entry.id):
-                removed.append(entry)
-        return removed
+        cutoff = utc_now() - timedelta(days=older_than_days)
+        return [entry for entry in self.entries() if entry.trashed_at < cutoff]
+
+    def empty(self, older_than_days: float | None = None) -> list[TrashEntry]:
+        """Remove trashed sessions for good (see ``due``); returns what was removed."""
+        return self.discard_all(self.due(older_than_days))
+
+    def discard_all(self, entries: list[TrashEntry]) -> list[TrashEntry]:
+        """Remove these entries for good (those still there); returns what was removed."""
+        return [entry for entry in entries if self.discard(entry.id)]
 
 
-def _read_or_missing(path: Path, session_id: str) -> bytes:
-    try:
-        return read_session_file(path)
-    except FileNotFoundError:
-        raise SessionNotFoundError(f"{session_id} (in the trash)") from None
+TrashOutcome = Literal["trashed", "leftovers", "missing"]
 
 
-def move_to_trash(storage: SessionStorage, index: SessionIndex, session_id: str) -> bool:
-    """Move a session that is not open here to the trash, under its writer lock; False when
-    there was nothing to move. Files left by a crash under that id (no snapshot) are
-    removed outright. Refused (``SessionLockedError``) when another process has it open.
+def move_to_trash(storage: SessionStorage, index: SessionIndex, session_id: str) -> TrashOutcome:
+    """Move a session that is not open here to the trash, under its writer lock.
+
+    A damaged session goes as it is (snapshot and journal), restorable for
+    ``session recover``. Files a crash left under an id with no snapshot are removed for
+    good (``"leftovers"``); ``"missing"`` when there was nothing. Refused
+    (``SessionLockedError``) when another process has it open.
     """
     with storage.writer_lock(session_id, "short"):
         before = index.folder_state()
-        try:
-            session, report = storage.load_with_report(session_id)
-        except SessionNotFoundError:
-            session = None
-        if session is not None:
-            if report.applied:
-                storage.save(session)  # the trash keeps one complete file
-            Trash(storage).put(storage, session)
+        outcome: TrashOutcome = "trashed"
+        if not storage.exists(session_id):
+            outcome = "missing"
+        else:
+            _put_current(storage, session_id)
         removed = storage.delete(session_id)
         try:
             index.remove(session_id, folder_before=before)
         except SessionStorageError as exc:  # the index heals from the files later
             logger.warning("could not update the index for session %s: %s", session_id, exc)
-    return session is not None or removed
+    if outcome == "missing" and removed:
+        return "leftovers"
+    return outcome
+
+
+def _put_current(storage: SessionStorage, session_id: str) -> None:
+    """Put the session's files as they are now into the trash (journal folded in when the
+    session loads, kept beside it when it does not)."""
+    trash = Trash(storage)
+    try:
+        session, report = storage.load_with_report(session_id)
+    except SessionCorruptedError as exc:
+        trash.put(storage, session_id, "", 0, damaged=str(exc))
+        return
+    if report.applied:
+        storage.save(session)  # the trash keeps one complete file
+    trash.put(storage, session.id, session.title, session.message_count)
+
+
+def _link_into(source: Path, target: Path, *, replace: bool = True) -> None:
+    """Give ``source`` a second name ``target`` (a hard link: no copy), replacing what is
+    there or (``replace=False``) refusing with ``FileExistsError``; a copy across file
+    systems. The file ends up private."""
+    staging = target.with_name(f".{target.name}.link")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staging)
+        if replace:
+            os.link(source, staging, follow_symlinks=False)
+            os.replace(staging, target)
+        else:
+            os.link(source, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise storage_error(f"cannot move {source.name} to {target.parent}", exc) from exc
+        if not replace and os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
+        atomic_write(target, read_session_file(source))
+    finally:
+        # When target already named the same file, the rename did nothing: drop the extra name.
+        with contextlib.suppress(OSError):
+            os.unlink(staging)
+    with contextlib.suppress(OSError):
+        os.chmod(target, PRIVATE_FILE_MODE, follow_symlinks=False)

@@ -39,6 +39,7 @@ from opencode.sessions.errors import (
     SessionNotFoundError,
     SessionStorageError,
 )
+from opencode.sessions.ids import is_valid_session_id
 from opencode.sessions.index import SessionIndex
 from opencode.sessions.locks import this_host
 from opencode.sessions.storage import SessionStorage
@@ -235,13 +236,14 @@ class SyncRun:
 
     def _pull(self) -> None:
         received, seen = self._read_remote()
-        waiting = [e for st in self.state.sessions.values() for e in st.pending]
-        for st in self.state.sessions.values():
-            st.pending = []
+        waiting = [
+            e for st in self.state.sessions.values() if st.pending for e in st.take_pending()
+        ]
         entries = _unique([*waiting, *received])
-        self._resolve_selection(
-            {e.id for e in entries} | set(self.index.ids()) | set(self.state.sessions)
-        )
+        if self.options.session_ids:
+            self._resolve_selection(
+                {e.id for e in entries} | set(self.index.ids()) | set(self.state.sessions)
+            )
         groups: dict[str, list[Entry]] = defaultdict(list)
         for entry in entries:
             if entry.device == self.device:
@@ -249,7 +251,7 @@ class SyncRun:
             if self._is_selected(entry.id):
                 groups[entry.id].append(entry)
             else:
-                self.state.session(entry.id).pending.append(entry)
+                self.state.session(entry.id).wait([entry])
         found = dict(zip(groups, self.pool.map(self._read_local, groups), strict=True))
         plans, locals_ = self._plans(groups, found)
         if self.options.dry_run:
@@ -292,7 +294,7 @@ class SyncRun:
                 self.report.warnings.append(
                     f"session {sid} is unreadable here, not synced: {local}"
                 )
-                self.state.session(sid).pending.extend(group)
+                self.state.session(sid).wait(group)
                 continue
             base = self.state.sessions[sid].base if sid in self.state.sessions else None
             ordered = [e for e in sorted(group, key=Entry.order_key) if not _stale(base, e)]
@@ -453,7 +455,7 @@ class SyncRun:
             try:
                 local = self._apply(sid, entry, local)
             except (SessionLockedError, ChangedMeanwhileError) as exc:
-                self.state.session(sid).pending.extend(entries[position:])
+                self.state.session(sid).wait(entries[position:])
                 reason = (
                     "open in another process"
                     if isinstance(exc, SessionLockedError)
@@ -560,7 +562,8 @@ class SyncRun:
     def _push(self) -> None:
         self.index.refresh()
         files = self.index.file_states()
-        self._resolve_selection(set(files) | set(self.state.sessions))
+        if self.options.session_ids:
+            self._resolve_selection(set(files) | set(self.state.sessions))
         candidates = []
         for sid, stat in files.items():
             if not self._is_selected(sid):
@@ -574,6 +577,7 @@ class SyncRun:
             sid
             for sid, state in self.state.sessions.items()
             if sid not in files
+            and is_valid_session_id(sid)
             and state.has_live_base
             and not state.pending
             and self._is_selected(sid)

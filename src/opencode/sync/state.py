@@ -11,6 +11,7 @@ refused. ``sync.lock`` serialises syncs of one data folder.
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 from collections.abc import Iterator
@@ -22,7 +23,6 @@ from typing import Any, Final
 import orjson
 
 from opencode import fsutil
-from opencode.sessions.ids import is_valid_session_id
 from opencode.sessions.validate import format_timestamp, utc_now
 from opencode.sync.errors import StateFileError, SyncBusyError
 from opencode.sync.layout import DEVICE_PATTERN
@@ -87,11 +87,11 @@ def device_id(folder: Path, *, create: bool) -> str | None:
 class SessionState:
     """One session's common point with the remote, and what is waiting to be applied.
 
-    The common point is parsed on first use only: a sync of 10,000 unchanged sessions reads
-    none of them.
+    The common point is parsed on first use only, and a state nobody changed is not even
+    re-encoded: a sync of 10,000 unchanged sessions reads and writes none of them.
     """
 
-    __slots__ = ("_base", "_raw_base", "pending", "stat")
+    __slots__ = ("_base", "_pending", "_raw", "_raw_base", "_stat", "changed")
 
     def __init__(
         self,
@@ -99,12 +99,14 @@ class SessionState:
         stat: Stat | None = None,
         pending: list[Entry] | None = None,
         *,
-        raw_base: dict[str, Any] | None = None,
+        raw: dict[str, Any] | None = None,
     ) -> None:
         self._base = base
-        self._raw_base = raw_base
-        self.stat = stat  # the local files' identities when they matched ``base``
-        self.pending = pending if pending is not None else []
+        self._raw = raw  # the dict it was read from, reused while nothing changes
+        self._raw_base = raw.get("base") if raw is not None else None
+        self._stat = stat
+        self._pending = pending if pending is not None else []
+        self.changed = False
 
     @property
     def base(self) -> Entry | None:
@@ -119,6 +121,40 @@ class SessionState:
     @base.setter
     def base(self, value: Entry | None) -> None:
         self._base, self._raw_base = value, None
+        self._changed()
+
+    @property
+    def stat(self) -> Stat | None:
+        """The local files' identities when they were last known to match ``base``."""
+        return self._stat
+
+    @stat.setter
+    def stat(self, value: Stat | None) -> None:
+        if value != self._stat:
+            self._stat = value
+            self._changed()
+
+    @property
+    def pending(self) -> tuple[Entry, ...]:
+        """Entries received but not applied yet, oldest first."""
+        return tuple(self._pending)
+
+    def wait(self, entries: list[Entry]) -> None:
+        """Keep ``entries`` to apply at a later sync."""
+        if entries:
+            self._pending.extend(entries)
+            self._changed()
+
+    def take_pending(self) -> list[Entry]:
+        """The waiting entries, no longer waiting (they are applied now, or wait again)."""
+        taken, self._pending = self._pending, []
+        if taken:
+            self._changed()
+        return taken
+
+    def _changed(self) -> None:
+        self.changed = True
+        self._raw = None
 
     @property
     def has_live_base(self) -> bool:
@@ -128,43 +164,51 @@ class SessionState:
         return self._base is not None and not self._base.is_tombstone
 
     def to_dict(self) -> dict[str, Any]:
+        if self._raw is not None:
+            return self._raw
         data: dict[str, Any] = {}
         if self._raw_base is not None:
             data["base"] = self._raw_base
         elif self._base is not None:
             data["base"] = self._base.to_dict()
-        if self.stat is not None:
-            data["stat"] = list(self.stat)
-        if self.pending:
-            data["pending"] = [entry.to_dict() for entry in self.pending]
+        if self._stat is not None:
+            data["stat"] = list(self._stat)
+        if self._pending:
+            data["pending"] = [entry.to_dict() for entry in self._pending]
         return data
 
     @classmethod
     def from_dict(cls, data: object) -> SessionState:
-        if not isinstance(data, dict):
+        """Read one session's state; the common point stays raw until used (this runs
+        10,000 times for a store of 10,000 sessions, so it checks only shapes)."""
+        if type(data) is not dict:
             raise BadRemoteDataError("not an object")
         raw_base = data.get("base")
-        if raw_base is not None and not isinstance(raw_base, dict):
+        if raw_base is not None and type(raw_base) is not dict:
             raise BadRemoteDataError("base is not an object")
         stat = data.get("stat")
-        pending = data.get("pending") or []
-        if not isinstance(pending, list):
+        pending = data.get("pending")
+        if pending is not None and type(pending) is not list:
             raise BadRemoteDataError("pending is not a list")
         return cls(
-            stat=_stat(stat) if stat is not None else None,
-            pending=[Entry.from_dict(raw) for raw in pending],
-            raw_base=raw_base,
+            stat=None if stat is None else _stat(stat),
+            pending=[Entry.from_dict(raw) for raw in pending] if pending else None,
+            raw=data,
         )
 
 
 def _stat(value: object) -> Stat:
-    if (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(v is None or isinstance(v, str) for v in value)
-    ):
-        return (value[0], value[1])
+    if type(value) is list and len(value) == 2:
+        snapshot, journal = value
+        if (snapshot is None or type(snapshot) is str) and (
+            journal is None or type(journal) is str
+        ):
+            return (snapshot, journal)
     raise BadRemoteDataError("stat is not a pair")
+
+
+def _str_or_none(value: object) -> bool:
+    return value is None or type(value) is str
 
 
 @dataclass
@@ -180,7 +224,8 @@ class SyncState:
     devices: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, SessionState] = field(default_factory=dict)
     bad_objects: set[str] = field(default_factory=set)
-    written: bytes = b""  # the file as last read or written: an unchanged state is not rewritten
+    # What the file holds, to tell whether anything changed since it was read or written.
+    saved_fields: tuple[Any, ...] = ()
 
     @classmethod
     def load(cls, folder: Path, remote: Remote) -> SyncState:
@@ -188,29 +233,32 @@ class SyncState:
         different bucket or endpoint (the remote was removed and added again elsewhere)."""
         path = state_path(folder, remote.name)
         fresh = cls(path, remote.url, remote.endpoint_url)
-        document = _read_json(path)
-        if document is None:
+        data = _read_file(path)
+        if data is None:
             return fresh
-        _check_version(document, path)
-        if document.get("remote_url") != remote.url or (
-            document.get("endpoint_url") != remote.endpoint_url
-        ):
-            return fresh
-        try:
-            state = cls._from_document(path, remote, document)
-        except (BadRemoteDataError, KeyError, TypeError, ValueError) as exc:
-            raise StateFileError(
-                f"{path} is damaged ({exc}); remove it to sync from scratch (nothing is lost)"
-            ) from None
-        state.written = _encode(state.document())
+        with _collection_paused():  # 10,000 small objects: the cycle collector only slows it
+            document = _parse_json(data, path)
+            _check_version(document, path)
+            if document.get("remote_url") != remote.url or (
+                document.get("endpoint_url") != remote.endpoint_url
+            ):
+                return fresh
+            try:
+                state = cls._from_document(path, remote, document)
+            except (BadRemoteDataError, KeyError, TypeError, ValueError) as exc:
+                raise StateFileError(
+                    f"{path} is damaged ({exc}); remove it to sync from scratch (nothing is lost)"
+                ) from None
+        state.saved_fields = state._fields()
         return state
 
     @classmethod
     def _from_document(cls, path: Path, remote: Remote, document: dict[str, Any]) -> SyncState:
-        sessions = {}
-        for session_id, raw in document.get("sessions", {}).items():
-            if is_valid_session_id(session_id):
-                sessions[session_id] = SessionState.from_dict(raw)
+        # Ids are checked where one names a file (the sessions library refuses unsafe ones).
+        sessions = {
+            str(sid): SessionState.from_dict(raw)
+            for sid, raw in document.get("sessions", {}).items()
+        }
         devices = {
             str(d): int(seq)
             for d, seq in document.get("devices", {}).items()
@@ -237,11 +285,24 @@ class SyncState:
         return found
 
     def save(self) -> None:
-        """Write the state atomically (0600), unless it is as last read or written."""
-        data = _encode(self.document())
-        if data != self.written:
-            _write_bytes(self.path, data)
-            self.written = data
+        """Write the state atomically (0600), unless nothing changed since it was read."""
+        fields = self._fields()
+        changed = [state for state in self.sessions.values() if state.changed]
+        if fields == self.saved_fields and not changed:
+            return
+        _write_bytes(self.path, _encode(self.document()))
+        self.saved_fields = fields
+        for state in changed:
+            state.changed = False
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.next_seq,
+            self.snapshot_seq,
+            self.create_only,
+            tuple(sorted(self.devices.items())),
+            tuple(sorted(self.bad_objects)),
+        )
 
     def document(self) -> dict[str, Any]:
         """The state as its file holds it."""
@@ -260,6 +321,17 @@ class SyncState:
         }
 
 
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def state_path(folder: Path, remote_name: str) -> Path:
     """``<data>/sync/<remote>.json``."""
     return folder / f"{remote_name}.json"
@@ -274,12 +346,20 @@ def forget_remote(folder: Path, remote_name: str) -> bool:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    data = _read_file(path)
+    return None if data is None else _parse_json(data, path)
+
+
+def _read_file(path: Path) -> bytes | None:
     try:
-        data = fsutil.read_regular(path, MAX_STATE_BYTES)
+        return fsutil.read_regular(path, MAX_STATE_BYTES)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise StateFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _parse_json(data: bytes, path: Path) -> dict[str, Any]:
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError:
