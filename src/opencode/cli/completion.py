@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from opencode.cli.argv import (
     ARCHIVED,
@@ -70,10 +69,10 @@ def default_data_dir() -> str:
 
 def index_path(data_dir: str | None = None) -> str:
     """Where the session index of ``data_dir`` (default: the data root) is."""
-    from opencode.sessions.indexdb import index_path as path_in
+    from opencode.sessions.indexfile import index_file
 
     root = os.path.expanduser(data_dir) if data_dir else default_data_dir()
-    return str(path_in(Path(root, "sessions")))
+    return index_file(os.path.join(root, "sessions"))
 
 
 def _one_line(text: str) -> str:
@@ -92,7 +91,7 @@ def session_id_completions(
     """
     if offers == TRASHED:
         return _trashed_completions(incomplete, data_dir)
-    from opencode.sessions.indexdb import completion_rows
+    from opencode.sessions.indexfile import completion_rows
 
     path = index_path(data_dir)
     if not os.path.isfile(path):

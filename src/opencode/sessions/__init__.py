@@ -7,9 +7,11 @@ first use, so a listing that needs only the index never imports the manager.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any
+
     from opencode.sessions.errors import (
         AmbiguousSessionIdError,
         InvalidSessionIdError,

@@ -364,13 +364,14 @@ class SessionIndex:
         return self.storage.session_size(session_id)
 
     def _warn_once(self, db: sqlite3.Connection) -> None:
-        try:
-            with self._writing(db):
-                damaged = indexdb.unwarned_damaged(db)
-        except SessionStorageError:
+        """Tell about each damaged session once (the read is cheap; a write only then)."""
+        damaged = indexdb.unwarned_damaged(db)
+        if not damaged:
             return
         for session_id, problem in damaged:
             logger.warning("session %s is damaged: %s", session_id, problem)
+        with contextlib.suppress(SessionStorageError), self._writing(db):
+            indexdb.mark_warned(db, [session_id for session_id, _ in damaged])
 
     @contextlib.contextmanager
     def _writing(self, db: sqlite3.Connection) -> Iterator[None]:
@@ -386,6 +387,9 @@ class SessionIndex:
                 raise SessionStorageError(f"cannot update the session index: {exc}") from exc
             self._read_only = True
             logger.warning("the session index is read-only; listing without updating it")
+        except sqlite3.DatabaseError as exc:  # a damaged file: start afresh next time
+            self._discard_damaged(exc)
+            raise SessionStorageError(f"cannot update the session index: {exc}") from exc
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -395,8 +399,24 @@ class SessionIndex:
             return []
         try:
             return db.execute(sql, tuple(args)).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise SessionStorageError(f"cannot read the session index: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            self._discard_damaged(exc)
+        db = self._ready()  # rebuilt from the session files
+        if db is None:
+            return []
+        try:
+            return db.execute(sql, tuple(args)).fetchall()
         except sqlite3.Error as exc:
             raise SessionStorageError(f"cannot read the session index: {exc}") from exc
+
+    def _discard_damaged(self, exc: sqlite3.DatabaseError) -> None:
+        """A damaged index file (found on use: nothing scans it whole on open) is removed;
+        the next use rebuilds it from the session files."""
+        logger.warning("the session index %s is damaged (%s); rebuilding it", self.path, exc)
+        self.close()
+        indexdb.remove_index_files(self.path)
 
     def _summaries(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[SessionSummary]:
         """Rows as summaries. A row that no longer reads (a hand-edited or damaged index)

@@ -1,13 +1,13 @@
 """The index database: schema, connection settings and every query, by name.
 
-The index is a SQLite file in the sessions folder, a cache derived from the session files
-(which stay the source of truth). Its name carries the schema version, so two opencode
-versions sharing a folder never fight over one file: each keeps its own, and an older
-version's file is removed when a newer one builds its own.
+The index is a SQLite file in ``.index/`` inside the sessions folder, a cache derived from
+the session files (which stay the source of truth). Its name carries the schema version, so
+two opencode versions sharing a folder never fight over one file: each keeps its own, and
+an older version's file is removed when a newer one builds its own.
 
 Nothing outside ``opencode.sessions.index`` and ``opencode.sessions.search`` calls this
-module; the completion fast path reads the same file through ``completion_rows``, with the
-standard library only.
+module; TAB completion reads the same file through ``indexfile``, with the standard
+library only.
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-SCHEMA_VERSION: Final = 1
-INDEX_FOLDER: Final = ".index"
-FILE_PREFIX: Final = "index-v"
-FILE_SUFFIX: Final = ".db"
+from opencode.sessions.indexfile import FILE_PREFIX, FILE_SUFFIX, INDEX_FOLDER, SCHEMA_VERSION
+
 # A writer waits this long for another before SQLITE_BUSY; nobody holds the lock that long.
 BUSY_TIMEOUT_MS: Final = 30_000
 # Text of one message indexed for search; a 10 MB tool result is searchable by its start.
@@ -61,6 +59,13 @@ _SCHEMA: Final = (
         journal_stat TEXT
     )""",
     "CREATE INDEX sessions_by_activity ON sessions(active_at, id)",
+    # The default listing (pinned first, then recent, archived left out) reads one page.
+    "CREATE INDEX sessions_listed ON sessions(pinned DESC, active_at DESC, id DESC)"
+    " WHERE archived_at IS NULL",
+    "CREATE INDEX sessions_recent ON sessions(active_at, id) WHERE archived_at IS NULL",
+    # The few rows a read checks every time: open journals, damage not yet reported.
+    "CREATE INDEX sessions_with_journal ON sessions(id) WHERE journal_stat IS NOT NULL",
+    "CREATE INDEX sessions_unwarned ON sessions(id) WHERE damaged IS NOT NULL AND warned = 0",
     """CREATE TABLE message_text (
         rowid INTEGER PRIMARY KEY,
         session_id TEXT NOT NULL,
@@ -90,9 +95,20 @@ _FTS_SHADOW: Final = frozenset(
     f"message_search_{part}" for part in ("data", "idx", "docsize", "config")
 )
 _OBJECTS: Final = frozenset(
-    {"sessions", "sessions_by_activity", "message_text", "message_text_by_session"}
-    | {"message_search", "state", "orphans", "conflicts"}
-    | _FTS_SHADOW
+    {("table", name) for name in ("sessions", "message_text", "state", "orphans", "conflicts")}
+    | {("table", "message_search")}
+    | {("table", name) for name in _FTS_SHADOW}
+    | {
+        ("index", name)
+        for name in (
+            "sessions_by_activity",
+            "sessions_listed",
+            "sessions_recent",
+            "sessions_with_journal",
+            "sessions_unwarned",
+            "message_text_by_session",
+        )
+    }
 )
 
 SESSION_COLUMNS: Final = (
@@ -148,15 +164,20 @@ def index_path(storage_dir: Path) -> Path:
     return index_folder(storage_dir) / f"{FILE_PREFIX}{SCHEMA_VERSION}{FILE_SUFFIX}"
 
 
+# An early layout kept the database beside the sessions.
+_EARLY_LAYOUT: Final = tuple(
+    f"{FILE_PREFIX}{version}{FILE_SUFFIX}{suffix}"
+    for version in range(1, SCHEMA_VERSION + 1)
+    for suffix in ("", "-wal", "-shm", "-journal")
+)
 _INDEX_FILE: Final = re.compile(r"index-v(?P<version>\d{1,6})\.db(?:-wal|-shm|-journal)?")
 
 
 def older_index_files(storage_dir: Path) -> list[Path]:
-    """Index files of older schema versions, and ``index.json``/``index.lock`` of the first."""
-    found = [storage_dir / name for name in ("index.json", "index.lock")]
-    with contextlib.suppress(OSError):
-        # an early layout kept the database beside the sessions
-        found += [storage_dir / n for n in os.listdir(storage_dir) if _INDEX_FILE.fullmatch(n)]
+    """Index files of older schema versions, and ``index.json``/``index.lock`` of the first
+    (found by name: the sessions folder may hold 100,000 files and is never listed here)."""
+    early = ("index.json", "index.lock", *_EARLY_LAYOUT)
+    found = [storage_dir / name for name in early]
     with contextlib.suppress(OSError):
         for name in os.listdir(index_folder(storage_dir)):
             match = _INDEX_FILE.fullmatch(name)
@@ -258,12 +279,15 @@ def _check_schema(db: sqlite3.Connection) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version != SCHEMA_VERSION:
         raise IndexUnusableError(f"index schema version {version}, expected {SCHEMA_VERSION}")
-    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-    autoindexes = {n for n in names if n.startswith("sqlite_autoindex_")}
-    if names - autoindexes != _OBJECTS:
+    found = {
+        (kind, name)
+        for kind, name in db.execute("SELECT type, name FROM sqlite_master")
+        if not name.startswith("sqlite_autoindex_")
+    }
+    if found != _OBJECTS:
         raise IndexUnusableError("the index holds objects opencode did not create")
-    if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-        raise IndexUnusableError("the index file is damaged")
+    # No integrity scan here (it reads the whole file: seconds at 100,000 sessions); a
+    # damaged page surfaces as sqlite3.DatabaseError on use, and the index is rebuilt then.
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
@@ -424,13 +448,15 @@ def replace_state(db: sqlite3.Connection, key: str, expected: str | None, value:
 
 
 def unwarned_damaged(db: sqlite3.Connection) -> list[tuple[str, str]]:
-    """``(id, problem)`` of damaged sessions nobody has been warned about, and mark them."""
-    rows = db.execute(
+    """``(id, problem)`` of damaged sessions nobody has been warned about yet."""
+    return db.execute(
         "SELECT id, damaged FROM sessions WHERE damaged IS NOT NULL AND warned = 0 ORDER BY id"
     ).fetchall()
-    if rows:
-        db.execute("UPDATE sessions SET warned = 1 WHERE damaged IS NOT NULL AND warned = 0")
-    return rows
+
+
+def mark_warned(db: sqlite3.Connection, session_ids: Iterable[str]) -> None:
+    """The user has been told about the damage of these sessions."""
+    db.executemany("UPDATE sessions SET warned = 1 WHERE id = ?", [(i,) for i in session_ids])
 
 
 def replace_orphans(db: sqlite3.Connection, ids: set[str]) -> list[str]:
@@ -460,27 +486,6 @@ def orphan_ids(db: sqlite3.Connection) -> list[str]:
 def forget_orphan(db: sqlite3.Connection, session_id: str) -> None:
     """The leftovers of ``session_id`` are gone."""
     db.execute("DELETE FROM orphans WHERE id = ?", (session_id,))
-
-
-def completion_rows(
-    path: str, prefix: str, limit: int, *, archived: bool = False
-) -> list[tuple[str, str]]:
-    """``(id, title)`` of the sessions whose id starts with ``prefix`` (unarchived ones, or
-    with ``archived`` only archived ones), most recently active first. Standard library
-    only: this is the whole TAB path."""
-    uri = Path(path).absolute().as_uri() + "?mode=ro"
-    db = sqlite3.connect(uri, uri=True, timeout=1.0)
-    try:
-        db.execute("PRAGMA trusted_schema = OFF")
-        upper = prefix + "\U0010ffff"
-        return db.execute(
-            "SELECT id, title FROM sessions WHERE id >= ? AND id < ?"
-            f" AND archived_at IS {'NOT ' if archived else ''}NULL"
-            " ORDER BY active_at DESC, id DESC LIMIT ?",
-            (prefix, upper, limit),
-        ).fetchall()
-    finally:
-        db.close()
 
 
 # -- search -----------------------------------------------------------------------------------
