@@ -8,32 +8,31 @@ agree.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, ClassVar, Final
 
 import typer
 
 from opencode import __version__
-from opencode.cli import session
 from opencode.cli.argv import ROOT_BY_NAME
 from opencode.cli.console import setup_logging
 from opencode.cli.datadir import use_data_dir
-from opencode.cli.groups import ReportingGroup
+from opencode.cli.groups import LazyGroup
 from opencode.cli.options import complete_session_id
 
-# Sub-apps imported only when used: ``opencode hooks`` pulls in the hooks engine,
-# ``remote`` and ``sync`` the sync library (and boto3 once a sync runs).
-LAZY_COMMANDS: Final = {
-    "hooks": "opencode.cli.hooks",
-    "remote": "opencode.cli.remote",
-    "sync": "opencode.cli.sync",
-}
 _COMPLETION_PARAMS: Final = frozenset({"install_completion", "show_completion"})
 
 
-class OpencodeGroup(ReportingGroup):
-    """The root group: maps library errors to exit codes and loads some sub-apps lazily."""
+class OpencodeGroup(LazyGroup):
+    """The root group: maps library errors to exit codes and loads sub-apps lazily
+    (``opencode hooks`` pulls in the hooks engine, ``remote`` and ``sync`` the sync
+    library, and boto3 once a sync runs)."""
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "session": ("opencode.cli.session", "app"),
+        "hooks": ("opencode.cli.hooks", "app"),
+        "remote": ("opencode.cli.remote", "app"),
+        "sync": ("opencode.cli.sync", "app"),
+    }
 
     def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
         """Without the --install-completion and --show-completion Typer appends (the ones it
@@ -43,30 +42,6 @@ class OpencodeGroup(ReportingGroup):
             for param in super().get_params(ctx)
             if param.expose_value or param.name not in _COMPLETION_PARAMS
         ]
-
-    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
-        names = list(super().list_commands(ctx))
-        for name, module in LAZY_COMMANDS.items():
-            if name not in names and importlib.util.find_spec(module) is not None:
-                names.append(name)
-        return names
-
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
-        command = super().get_command(ctx, cmd_name)
-        module_name = LAZY_COMMANDS.get(cmd_name)
-        if command is None and module_name is not None:
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    raise  # the sub-app is there but broken: show the real error
-                return None
-            command = typer.main.get_command(module.app)
-            command.name = cmd_name
-            # A standalone Typer app carries --install-completion; as a subcommand it must not.
-            command.params = [p for p in command.params if p.name not in _COMPLETION_PARAMS]
-            self.add_command(command, cmd_name)
-        return command
 
 
 app = typer.Typer(
@@ -80,7 +55,6 @@ app = typer.Typer(
     add_completion=True,  # registers Typer's completion; its options give way to ours
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(session.app, name="session")
 
 
 def root_option(name: str, **typer_only: Any) -> Any:

@@ -9,9 +9,10 @@ line when stderr is not a terminal; on a terminal Typer's framed message is kept
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar, Final
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -58,6 +59,44 @@ class ReportingGroup(TyperGroup):
                 raise
             sys.exit(code)
         sys.exit(result if isinstance(result, int) else exit_codes.OK)
+
+
+class LazyGroup(ReportingGroup):
+    """A group whose commands live in modules imported only when one of them runs (or help
+    lists them), so starting ``opencode session new`` builds one command, not thirty.
+
+    ``lazy`` maps a command name to ``(module, attribute)``: a function becomes a command,
+    a ``typer.Typer`` app becomes a group.
+    """
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        names = list(super().list_commands(ctx))
+        return names + [name for name in self.lazy if name not in names]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy:
+            command = self._load(cmd_name)
+            self.add_command(command, cmd_name)
+        return command
+
+    def _load(self, name: str) -> Any:
+        module_name, attribute = self.lazy[name]
+        target = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(target, typer.Typer):
+            single = typer.Typer()
+            single.command(name, cls=Command)(target)
+            target = single
+        command = typer.main.get_command(target)
+        command.name = name
+        # A standalone Typer app carries --install-completion; as a subcommand it must not.
+        command.params = [p for p in command.params if p.name not in _COMPLETION_PARAMS]
+        return command
+
+
+_COMPLETION_PARAMS: Final = frozenset({"install_completion", "show_completion"})
 
 
 class Command(TyperCommand):

@@ -10,14 +10,14 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, ClassVar
 
 import typer
 
-from opencode.cli import console, listing, markdown, render, views
+from opencode.cli import console, render
 from opencode.cli.console import out, say
 from opencode.cli.errors import CommandError
-from opencode.cli.groups import Command
+from opencode.cli.groups import Command, LazyGroup
 from opencode.cli.options import (
     ID_HELP,
     JsonFlag,
@@ -27,11 +27,30 @@ from opencode.cli.options import (
     resolve_session_id,
 )
 
-if TYPE_CHECKING:
-    pass
+
+class SessionGroup(LazyGroup):
+    """``opencode session``: the commands below, and these from modules of their own."""
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "search": ("opencode.cli.search", "search_command"),
+        "import": ("opencode.cli.importing", "import_command"),
+        "stats": ("opencode.cli.stats", "stats_command"),
+        "share": ("opencode.cli.share", "share_command"),
+        "delete": ("opencode.cli.cleanup", "delete_command"),
+        "cleanup": ("opencode.cli.cleanup", "cleanup_command"),
+        "trash": ("opencode.cli.cleanup", "trash_app"),
+        "fork": ("opencode.cli.lifecycle", "fork_command"),
+        "archive": ("opencode.cli.lifecycle", "archive_command"),
+        "unarchive": ("opencode.cli.lifecycle", "unarchive_command"),
+        "pin": ("opencode.cli.lifecycle", "pin_command"),
+        "unpin": ("opencode.cli.lifecycle", "unpin_command"),
+        "resolve": ("opencode.cli.lifecycle", "resolve_command"),
+    }
+
 
 app = typer.Typer(
     name="session",
+    cls=SessionGroup,
     help="Create, list, inspect, resume, tag, export and clean up sessions.",
     no_args_is_help=True,
 )
@@ -169,11 +188,11 @@ def list_sessions(
         ctx.fail("--archived and --all cannot be used together")
     from opencode.paths import project_root
     from opencode.sessions.index import SORT_ALIASES
-    from opencode.sessions.listing import ListingQuery
+    from opencode.sessions.listing import DEFAULT_PAGE, ListingQuery
 
     output = "json" if json_output else "ids" if quiet else "table"
     if limit is None:
-        limit = listing.DEFAULT_PAGE if output == "table" else 0
+        limit = DEFAULT_PAGE if output == "table" else 0
     root = project_root(os.getcwd()) if here else None
     if root is not None and output == "table":
         say(f"Sessions under {root}")
@@ -188,7 +207,9 @@ def list_sessions(
         under_dir=root,
         archived=True if archived else None if everything else False,
     )
-    listing.print_listing(query, output=output, wide=True, tree=tree, details=details)
+    from opencode.cli.listing import print_listing
+
+    print_listing(query, output=output, wide=True, tree=tree, details=details)
 
 
 @app.command("show", cls=Command)
@@ -199,7 +220,9 @@ def show(session_id: SessionIdArg, json_output: JsonFlag = False) -> None:
     if json_output:
         sys.stdout.write(render.dumps_json(session.to_dict()) + "\n")
     else:
-        views.print_session(out(), session)
+        from opencode.cli.views import print_session
+
+        print_session(out(), session)
 
 
 @app.command("resume", cls=Command)
@@ -283,7 +306,9 @@ def export(
     if fmt is ExportFormat.json:
         text = render.dumps_json(session.to_dict()) + "\n"
     else:
-        text = markdown.to_markdown(session)
+        from opencode.cli.markdown import to_markdown
+
+        text = to_markdown(session)
     if output is None or str(output) == "-":
         sys.stdout.write(text)
         return
@@ -320,32 +345,3 @@ def recover(
     count = session.message_count
     messages = f"{count} message{'s' if count != 1 else ''}"
     say(f"Restored {render.short_id(sid)} ({messages}) from its backup")
-
-
-def _register_commands() -> None:
-    """Commands whose code lives in modules of their own."""
-    from opencode.cli import cleanup, lifecycle
-    from opencode.cli.importing import import_command
-    from opencode.cli.search import search_command
-    from opencode.cli.share import share_command
-    from opencode.cli.stats import stats_command
-
-    app.command("search", cls=Command)(search_command)
-    app.command("import", cls=Command)(import_command)
-    app.command("stats", cls=Command)(stats_command)
-    app.command("share", cls=Command)(share_command)
-    for name, command in (
-        ("delete", cleanup.delete_command),
-        ("cleanup", cleanup.cleanup_command),
-        ("fork", lifecycle.fork_command),
-        ("archive", lifecycle.archive_command),
-        ("unarchive", lifecycle.unarchive_command),
-        ("pin", lifecycle.pin_command),
-        ("unpin", lifecycle.unpin_command),
-        ("resolve", lifecycle.resolve_command),
-    ):
-        app.command(name, cls=Command)(command)
-    app.add_typer(cleanup.trash_app, name="trash")
-
-
-_register_commands()
