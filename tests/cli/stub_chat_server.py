@@ -508,9 +508,13 @@ class PtyProcess:
 
     ``expect`` waits for text (terminal escape sequences removed) and returns what came
     before it; Ctrl-C is ``write(b"\\x03")``, which the terminal turns into SIGINT.
+    ``stdout_pipe=True`` pipes stdout instead, as ``opencode | cat`` run in a terminal does
+    (``read_stdout`` collects it once the program has exited).
     """
 
-    def __init__(self, args: Sequence[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, args: Sequence[str], env: dict[str, str], *, stdout_pipe: bool = False
+    ) -> None:
         import fcntl
         import pty
         import struct
@@ -525,7 +529,7 @@ class PtyProcess:
         self.proc = subprocess.Popen(
             [str(OPENCODE), *args],
             stdin=slave,
-            stdout=slave,
+            stdout=subprocess.PIPE if stdout_pipe else slave,
             stderr=slave,
             env={**env, "TERM": "xterm"},
             start_new_session=True,
@@ -596,8 +600,15 @@ class PtyProcess:
         code = self.proc.wait(timeout=timeout)
         return code
 
+    def read_stdout(self) -> str:
+        """Everything a piped stdout carried (the program must have exited)."""
+        assert self.proc.stdout is not None, "stdout is the terminal: use expect()"
+        return self.proc.stdout.read().decode(errors="replace")
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=WAIT)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         os.close(self.master)

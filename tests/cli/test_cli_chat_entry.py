@@ -86,13 +86,19 @@ def test_continue_without_a_session_here_is_an_error(
     make_session("Elsewhere", working_dir="/somewhere/else")
     r = cli("--continue")
     assert r.exit_code == 1
-    assert r.stderr.startswith(f"error: no session was started in {in_tmp_cwd}")
+    # The project is the git work tree the folder is in, else the folder itself.
+    assert r.stderr.startswith(f"error: no session was started under {in_tmp_cwd}")
 
 
 def test_model_option_is_recorded_in_new_sessions(cli: CliRunnerHelper, in_tmp_cwd: Path) -> None:
-    r = cli("--model", "my-model", "--base-url", "http://127.0.0.1:9/v1", input="")
+    # A new session is written at its first message (nothing reaches this port: the turn
+    # fails, so the scripted run exits 1, but the message and the model are kept).
+    r = cli("--model", "my-model", "--base-url", "http://127.0.0.1:9/v1", input="hi\n")
+    assert r.exit_code == 1, r.output
     session_id = r.stderr.split("Session: ")[1].split()[0]
-    assert SessionStorage().load(session_id).model == "my-model"
+    session = SessionStorage().load(session_id)
+    assert session.model == "my-model"
+    assert [m.content for m in session.messages] == ["hi"]
 
 
 def test_both_resume_forms_through_the_installed_command() -> None:

@@ -33,6 +33,12 @@ from opencode.cli.entry import fast_listing_data_dir, normalize_argv
         (["session", "show", "-r"], ["session", "show", "-r"]),
         (["--", "--resume"], ["--", "--resume"]),
         (["--list-sessions"], ["--list-sessions"]),
+        # every optional-value option of the table is handled alike
+        (["--install-completion"], ["--install-completion="]),
+        (["--install-completion", "zsh"], ["--install-completion", "zsh"]),
+        (["--show-completion", "--data-dir", "/d"], ["--show-completion=", "--data-dir", "/d"]),
+        (["-c", "-r"], ["-c", "--resume="]),
+        (["--unknown", "-r"], ["--unknown", "--resume="]),
     ],
 )
 def test_normalize_argv(argv: list[str], expected: list[str]) -> None:
@@ -52,6 +58,11 @@ def test_normalize_argv_does_not_modify_its_input() -> None:
         (["--list-sessions", "--data-dir", "/d"], (True, "/d")),
         (["--data-dir", "/d", "--list-sessions"], (True, "/d")),
         (["--data-dir=/d", "--list-sessions"], (True, "/d")),
+        (["--data-dir", "/a", "--data-dir", "/d", "--list-sessions"], (True, "/d")),
+        (["--list-sessions", "--data-dir"], (False, None)),
+        (["--list-sessions", "--data-dir="], (False, None)),
+        (["--list-sessions", "--list-sessions"], (True, None)),
+        (["--list-sessions", "session", "list"], (False, None)),
         (["--list-sessions", "--model", "m"], (False, None)),
         (["--list-sessions", "--resume="], (False, None)),
         (["--list-sessions", "-h"], (False, None)),
@@ -104,7 +115,7 @@ def test_installed_script_prints_version() -> None:
 def test_ctrl_c_exits_130_without_a_traceback(
     cli: CliRunnerHelper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def interrupted(**_: object) -> None:
+    def interrupted(*_: object, **__: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr("opencode.cli.listing.print_listing", interrupted)
@@ -117,22 +128,35 @@ def test_ctrl_c_exits_130_without_a_traceback(
     assert run_guarded(interrupted) == 130
 
 
-def test_root_value_options_match_the_app() -> None:
+def test_root_option_table_is_the_apps() -> None:
+    """argv.ROOT_OPTIONS and the app's root options agree: the same options, names, value
+    or not, metavar and help. A root option added to the app alone fails here."""
     import typer
 
     from opencode.cli.app import app
-    from opencode.cli.completion import RESUME_OPTIONS, ROOT_VALUE_OPTIONS
+    from opencode.cli.argv import FLAG, OPTIONAL, ROOT_OPTIONS
 
     root = typer.main.get_command(app)
-    takes_value = {
-        opt
-        for param in root.params
-        if not getattr(param, "is_flag", False) and param.name != "resume"
-        for opt in param.opts
-    }
-    assert takes_value == ROOT_VALUE_OPTIONS
-    resume = next(p for p in root.params if p.name == "resume")
-    assert set(resume.opts) == RESUME_OPTIONS
+    params = root.get_params(typer.Context(root, info_name="opencode"))
+    in_app = {param.opts[0]: param for param in params if param.name != "help"}
+    assert set(in_app) == {row.name for row in ROOT_OPTIONS}, "add the row to argv.ROOT_OPTIONS"
+    for row in ROOT_OPTIONS:
+        param = in_app[row.name]
+        assert set(param.opts) | set(param.secondary_opts) == set(row.names), row.name
+        assert param.is_flag == (row.takes == FLAG), row.name  # type: ignore[attr-defined]
+        assert param.metavar == row.metavar, row.name
+        assert param.help == row.help, row.name  # type: ignore[attr-defined]
+        if row.takes == OPTIONAL:
+            assert param.type.convert("", param, None) == "", row.name  # "--resume=" is ""
+
+
+def test_an_optional_value_works_both_ways_through_the_entry_point() -> None:
+    r = run_opencode("--show-completion", "fish")
+    assert r.returncode == 0, r.stderr
+    r_bare = run_opencode("--show-completion", env={"SHELL": "/usr/bin/fish"})
+    assert r_bare.returncode == 0, r_bare.stderr
+    assert r_bare.stdout == r.stdout
+    assert r.stdout.startswith("# fish TAB completion for opencode")
 
 
 def test_sort_names_are_the_librarys() -> None:

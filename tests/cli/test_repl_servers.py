@@ -37,11 +37,20 @@ def strict() -> Iterator[helper.StubChatServer]:
         yield server
 
 
-def run(stdin: str, env: dict[str, str], cwd: Path, *args: str) -> tuple[str, str, Any]:
-    """``opencode ARGS`` with piped stdin: stdout, stderr and the session it announced."""
+def run(
+    stdin: str, env: dict[str, str], cwd: Path, *args: str, failed_turns: int = 0
+) -> tuple[str, str, Any]:
+    """``opencode ARGS`` with piped stdin: stdout, stderr and the session it announced.
+
+    A scripted run exits 1 when ``failed_turns`` of its turns failed (and says how many on
+    its last line), else 0.
+    """
     result = helper.run_opencode(list(args), stdin, env, cwd)
     assert "Traceback" not in result.stderr, result.stderr
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == (1 if failed_turns else 0), result.stderr
+    if failed_turns:
+        summary = f"error: {failed_turns} of the turns failed"
+        assert result.stderr.splitlines()[-1] == summary, result.stderr
     session = helper.load_session(helper.session_id_from(result.stderr))
     return result.stdout, result.stderr, session
 
@@ -77,10 +86,15 @@ def test_a_failed_turn_does_not_lock_the_session_out_of_a_strict_server(strict, 
     strict.reply("fine now", usage=USAGE)
     strict.reply("still fine")
 
-    out, err, session = run("first\nsecond\nthird\n", helper.chat_env(strict), project)
+    out, err, session = run(
+        "first\nsecond\nthird\n", helper.chat_env(strict), project, failed_turns=1
+    )
 
     assert out == "fine now\nstill fine\n"
-    assert error_lines(err) == ["error: model server returned HTTP 500: the model fell over"]
+    assert error_lines(err) == [
+        "error: model server returned HTTP 500: the model fell over",
+        "error: 1 of the turns failed",
+    ]
     assert strict.refused == []
     assert sent(strict, 1) == [("user", "first\n\nsecond")]  # both questions, as one
     assert sent(strict, 2) == [
@@ -265,8 +279,11 @@ def test_a_complete_answer_in_any_shape(stub, project, ending):
 
     assert out == "Hi\n"
     assert error_lines(err) == []
-    assert [(m.content, m.metadata) for m in session.messages[1:]] == [("Hi", None)]
-    assert session.total_tokens == (7 if "usage" in str(ending) else 0)
+    # The answer's usage is kept with it too, so a fork carries exactly what it copies.
+    has_usage = "usage" in str(ending)
+    metadata = {"usage": {"prompt_tokens": 5, "completion_tokens": 2}} if has_usage else None
+    assert [(m.content, m.metadata) for m in session.messages[1:]] == [("Hi", metadata)]
+    assert session.total_tokens == (7 if has_usage else 0)
 
 
 @pytest.mark.parametrize(
@@ -297,10 +314,11 @@ def test_a_failed_stream_is_one_error_line_and_the_partial_answer_is_kept(
     behave(stub)
     stub.reply("Whole.")
 
-    out, err, session = run("hello\nagain\n", helper.chat_env(stub), project)
+    out, err, session = run("hello\nagain\n", helper.chat_env(stub), project, failed_turns=1)
 
     assert out == "Partial\nWhole.\n"
-    (line,) = error_lines(err)
+    line, summary = error_lines(err)
+    assert summary == "error: 1 of the turns failed"
     assert line.startswith("error: ") and error in line
     assert [(m.role, m.content, m.metadata) for m in session.messages] == [
         ("user", "hello", None),
@@ -358,10 +376,11 @@ def test_an_empty_answer_is_said_on_stderr_not_as_a_blank_line(stub, project):
 def test_retry_after_is_shown_in_the_error_line(stub, project):
     stub.fail(429, "Rate limit reached for requests", headers={"Retry-After": "17"})
 
-    _, err, _ = run("hi\n", helper.chat_env(stub), project)
+    _, err, _ = run("hi\n", helper.chat_env(stub), project, failed_turns=1)
 
     assert error_lines(err) == [
-        "error: model server returned HTTP 429: Rate limit reached for requests (retry after 17 s)"
+        "error: model server returned HTTP 429: Rate limit reached for requests (retry after 17 s)",
+        "error: 1 of the turns failed",
     ]
 
 
@@ -369,9 +388,9 @@ def test_a_long_server_message_is_shown_whole_on_one_line(stub, project):
     detail = "\n".join(f"messages[{i}].content: field required" for i in range(40))
     stub.fail(422, detail + "\x1b[2J")
 
-    _, err, _ = run("hi\n", helper.chat_env(stub), project)
+    _, err, _ = run("hi\n", helper.chat_env(stub), project, failed_turns=1)
 
-    (line,) = error_lines(err)
+    line, _ = error_lines(err)
     assert line == (
         "error: model server returned HTTP 422: " + detail.replace("\n", " ") + "\\x1b[2J"
     )
@@ -447,11 +466,11 @@ def test_third_party_rate_limit_and_stream_faults(third_party, project):
         {"type": "reply", "text": "Recovered."},
     )
 
-    out, err, session = run("one\ntwo\nthree\n", llmock_env(third_party), project)
+    out, err, session = run("one\ntwo\nthree\n", llmock_env(third_party), project, failed_turns=2)
 
     lines = error_lines(err)
     assert lines[0] == "error: model server returned HTTP 429: Slow down (retry after 2 s)"
-    assert "dropped the connection" in lines[1] and len(lines) == 2
+    assert "dropped the connection" in lines[1] and len(lines) == 3
     assert out.endswith("Recovered.\n")
     partial = session.messages[2]
     assert partial.role == "assistant" and partial.metadata == {"incomplete": "error"}
@@ -473,7 +492,9 @@ def test_third_party_length_limit_and_tool_calls(third_party, project):
     assert out == "Once upon a\nDone.\n"
     assert "(answer cut off: the model reached its length limit; ask it to go on)" in err
     assert "(the model asked to run a tool: get_weather;" in err
-    assert session.messages[1].metadata == {"incomplete": "length"}
+    cut_off = session.messages[1].metadata
+    assert cut_off["incomplete"] == "length"
+    assert set(cut_off) <= {"incomplete", "usage"}  # LLMock reports usage; it is kept too
     assert session.messages[3].tool_calls
     last = third_party.chat_requests()[-1]["messages"]
     assert all("tool_calls" not in m for m in last)

@@ -79,14 +79,20 @@ def test_ctrl_c_at_the_prompt_clears_the_line_and_twice_exits(terminal):
     terminal.expect("press Ctrl-C again")
     terminal.expect("You: ")
     terminal.interrupt_at_prompt()
-    terminal.expect("Session saved. Goodbye!")
+    terminal.expect("Nothing was said, so no session was kept. Goodbye!")
 
     assert terminal.wait() == 0
-    assert helper.load_session(session_id).message_count == 0  # nothing half-typed was sent
+    # Nothing half-typed was sent, so the new session was never written.
+    from opencode.sessions import SessionStorage
+
+    assert not SessionStorage().has_files(session_id)
 
 
 def test_tab_completes_slash_commands(terminal):
     session_id = helper.session_id_from(terminal.expect("You: ").replace("\r\n", "\n"))
+    terminal.write(b"hello\r")  # a session is written at its first message
+    terminal.expect("Assistant: ok")
+    terminal.expect("You: ")
     terminal.write(b"/ses\tti\tBy tab\r")
     terminal.expect("Title set: By tab")
     terminal.write(b"/qu\t\r")
