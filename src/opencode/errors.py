@@ -8,4 +8,9 @@ from __future__ import annotations
 
 
 class OpencodeError(Exception):
-    """Base class for every error the opencode library raises on purpose."""
+    """Base class for every error the opencode library raises on purpose.
+
+    ``hint``, when set, says what to do about it; the CLI prints it on a line of its own.
+    """
+
+    hint: str | None = None

@@ -109,8 +109,13 @@ def test_option_words_are_never_ids() -> None:
 def test_id_command_table_matches_the_app() -> None:
     """argv.ID_COMMANDS lists exactly the session commands with an ID argument, with the
     options of each that take a value (so that value is never offered ids)."""
-    session_group = typer.main.get_command(app).commands["session"]  # type: ignore[attr-defined]
-    commands = session_group.commands
+    root = typer.main.get_command(app)
+    root_ctx = typer.Context(root)
+    session_group = root.get_command(root_ctx, "session")  # type: ignore[attr-defined]
+    ctx = typer.Context(session_group, parent=root_ctx)
+    commands = {
+        name: session_group.get_command(ctx, name) for name in session_group.list_commands(ctx)
+    }
 
     def id_argument(name: str) -> Any:
         return next(
@@ -407,7 +412,7 @@ def test_completion_path_imports_only_what_it_needs() -> None:
         "opencode.cli.completion",
         "opencode.cli.entry",
         "opencode.sessions",
-        "opencode.sessions.indexdb",
+        "opencode.sessions.indexfile",
     }
     others = {name for name in loaded - ours if name.split(".")[0] not in sys.stdlib_module_names}
     assert others == set()  # typer, click, rich, httpx, orjson, platformdirs...

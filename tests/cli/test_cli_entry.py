@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import CliRunnerHelper, make_session, run_opencode
 
-from opencode.cli.app import LAZY_COMMANDS
+from opencode.cli.app import OpencodeGroup
 from opencode.cli.entry import fast_listing_data_dir, normalize_argv
 
 
@@ -190,8 +190,8 @@ def test_a_broken_lazy_sub_app_shows_its_real_error(
     (package / "__init__.py").write_text("")
     (package / "broken.py").write_text("import a_dependency_that_is_not_installed\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(LAZY_COMMANDS, "broken", "lazyapps.broken")
-    monkeypatch.setitem(LAZY_COMMANDS, "absent", "lazyapps.absent")
+    monkeypatch.setitem(OpencodeGroup.lazy, "broken", ("lazyapps.broken", "app"))
+    monkeypatch.setitem(OpencodeGroup.lazy, "absent", ("lazyapps.absent", "app"))
 
     r = cli("absent")  # not installed at all: simply no such command
     assert r.exit_code == 2

@@ -115,12 +115,6 @@ def test_unknown_id_is_one_error_line(cli: CliRunnerHelper, args: list[str]) -> 
     assert r.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the hint line for a blank id was lost when lookup moved into the library "
-    "(InvalidSessionValueError carries no hint; errors.report prints only 'error: no session "
-    "id given')",
-)
 @pytest.mark.parametrize("blank", ["", "   "])
 def test_blank_id_says_no_id_was_given(cli: CliRunnerHelper, blank: str) -> None:
     make_session("Something")

@@ -59,20 +59,8 @@ def test_print_shows_only_the_answer_and_records_both_messages(stub, project):
 
 
 STDIN_FORMS = [
-    pytest.param(
-        ["-p", "-"],
-        id="p-dash",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: argv.read_root treats a value starting with '-' as the next option, "
-            "so '-p -' becomes '--print=' then the command '-': exit 2, No such command '-'",
-        ),
-    ),
-    pytest.param(
-        ["--print", "-"],
-        id="print-dash",
-        marks=pytest.mark.xfail(strict=True, reason="BUG: same as '-p -'"),
-    ),
+    pytest.param(["-p", "-"], id="p-dash"),
+    pytest.param(["--print", "-"], id="print-dash"),
     pytest.param(["--print=-"], id="print-equals-dash"),
     pytest.param(["-p"], id="bare-p"),
     pytest.param(["--print"], id="bare-print"),

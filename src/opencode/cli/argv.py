@@ -231,7 +231,8 @@ def read_root(args: Sequence[str]) -> RootWords:
             given.append(GivenOption(option, [word], None))
             return RootWords(given, count, option)
         following = args[i + 1]
-        if option.takes == OPTIONAL and following.startswith("-"):
+        # An optional value never starts with "-", except "-" itself (stdin, as for -p -).
+        if option.takes == OPTIONAL and following.startswith("-") and following != "-":
             given.append(GivenOption(option, [word], None))
             i += 1
         else:

@@ -75,6 +75,8 @@ def report(exc: BaseException, *, file: TextIO | None = None) -> int:
         error(f"{where}{exc.strerror or exc}", file=file)
         return exit_codes.ERROR
     error(str(exc) or type(exc).__name__, file=file)
+    if isinstance(exc, OpencodeError) and exc.hint:
+        hint(exc.hint, file=file)
     return exit_codes.ERROR
 
 

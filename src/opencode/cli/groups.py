@@ -79,12 +79,20 @@ class LazyGroup(ReportingGroup):
         command = super().get_command(ctx, cmd_name)
         if command is None and cmd_name in self.lazy:
             command = self._load(cmd_name)
-            self.add_command(command, cmd_name)
+            if command is not None:
+                self.add_command(command, cmd_name)
         return command
 
     def _load(self, name: str) -> Any:
+        """The command, or None when its module is not installed (a broken one raises)."""
         module_name, attribute = self.lazy[name]
-        target = getattr(importlib.import_module(module_name), attribute)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise  # the module is there but broken: show the real error
+            return None
+        target = getattr(module, attribute)
         if not isinstance(target, typer.Typer):
             single = typer.Typer()
             single.command(name, cls=Command)(target)

@@ -56,7 +56,7 @@ class _Layout:
 
 
 _FULL: Final = _Layout("Messages", "Updated", compact=False)
-_COMPACT: Final = _Layout("Msgs", "Updated", compact=True)
+_COMPACT: Final = _Layout("Msgs", "Age", compact=True)
 
 
 def sessions_table(

@@ -50,15 +50,16 @@ def ago(when: datetime, now: datetime | None = None) -> str:
 
 
 def age(when: datetime, now: datetime | None = None, *, compact: bool = False) -> str:
-    """How long ago: ``2 hours ago``, or with ``compact`` ``2h ago`` (at most 8 cells)."""
+    """How long ago: ``2 hours ago``, or with ``compact`` ``2h`` (at most 4 cells, for a
+    column headed "Age")."""
     if not compact:
         return ago(when, now)
     seconds = max(0, int(((now or utc_now()) - when).total_seconds()))
     for unit, length in (("y", 365 * 86400), ("mo", 30 * 86400), ("d", 86400), ("h", 3600)):
         if seconds >= length:
-            return f"{min(seconds // length, 99)}{unit} ago"
+            return f"{min(seconds // length, 99)}{unit}"
     if seconds >= 60:
-        return f"{seconds // 60}m ago"
+        return f"{seconds // 60}m"
     return "now"
 
 

@@ -41,7 +41,9 @@ def resolve_session_id(index: SessionIndex, text: str, *, refresh: bool = False)
     """
     wanted = text.strip()
     if not wanted:
-        raise InvalidSessionValueError("no session id given")
+        error = InvalidSessionValueError("no session id given")
+        error.hint = "run 'opencode session list' to see them"
+        raise error
     storage = index.storage
     if is_valid_session_id(wanted) and storage.has_files(wanted):
         return wanted  # a full id needs no index at all
