@@ -18,7 +18,7 @@ from rich.cells import cell_len
 ELLIPSIS = "…"
 FULL_HEADERS = ["ID", "Title", "Messages", "Updated"]
 COMPACT_HEADERS = ["ID", "Title", "Msgs", "Age"]
-COMPACT_AGE = re.compile(r"(now|\d{1,2}(m|h|d|mo|y) ago)")
+COMPACT_AGE = re.compile(r"(now|\d{1,2}(m|h|d|mo|y))")
 
 # Two ids that share their first nine characters: eight are not enough to tell them apart.
 TWIN_A = "5eed5eed-a000-4000-8000-000000000001"
