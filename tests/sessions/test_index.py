@@ -383,13 +383,15 @@ def test_archived_sessions_are_listed_only_when_asked_for(storage: SessionStorag
     assert index.get("archived") is not None  # still there for lookups
 
 
-def test_pinned_sessions_come_first_in_the_default_order_only(storage: SessionStorage) -> None:
+def test_pinned_sessions_come_first_only_when_asked(storage: SessionStorage) -> None:
     put(storage, "old-pinned", hours=1, metadata={"pinned": True})
     put(storage, "new", hours=5)
     put(storage, "middle", hours=3)
     index = SessionIndex(storage)
-    assert ids(index.list()) == ["old-pinned", "new", "middle"]
-    assert ids(index.list(descending=False)) == ["old-pinned", "middle", "new"]
+    assert ids(index.list(pinned_first=True)) == ["old-pinned", "new", "middle"]
+    # "the latest session" (resume, --continue) is plain recency: a pin never wins it
+    assert ids(index.list()) == ["new", "middle", "old-pinned"]
+    assert ids(index.get_recent(1)) == ["new"]
     assert ids(index.list(sort_by="created_at")) == ["new", "middle", "old-pinned"]
 
 
