@@ -25,7 +25,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
@@ -41,6 +40,7 @@ from opencode.sessions.errors import (
 )
 from opencode.sessions.ids import conflict_copy_of, is_valid_session_id
 from opencode.sessions.models import Session, SessionMessage, SessionSummary
+from opencode.sessions.rebuild import FileState, read_all
 from opencode.sessions.storage import SessionStorage
 from opencode.sessions.titles import storable_text
 from opencode.sessions.validate import format_timestamp, parse_timestamp
@@ -103,14 +103,6 @@ def folder_state(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     return f"{info.st_ino}:{info.st_mtime_ns}"
-
-
-@dataclass(frozen=True)
-class _Files:
-    """What the folder holds for one id."""
-
-    snapshot: str | None
-    journal: str | None
 
 
 class SessionIndex:
@@ -238,12 +230,13 @@ class SessionIndex:
         if stale:
             self._index_files(db, stale, None)
 
-    def _scan_folder(self) -> tuple[dict[str, _Files], set[str]]:
+    def _scan_folder(self) -> tuple[dict[str, FileState], set[str]]:
         """Every session id in the folder with its files' identities, and the orphan ids
         (leftover files but no session file): one pass over the folder. Conflict copies
         left by folder-sync tools are collected in ``self._conflicts``."""
         snapshots: dict[str, str] = {}
         journals: dict[str, str] = {}
+        sizes: dict[str, int] = {}
         leftovers: set[str] = set()
         self._conflicts = {}
         try:
@@ -264,17 +257,26 @@ class SessionIndex:
                 if suffix not in _TRACKED_SUFFIXES:
                     if suffix in _LEFTOVER_SUFFIXES:
                         leftovers.add(stem)
+                    if suffix == "backup":
+                        with contextlib.suppress(OSError):
+                            sizes[stem] = (
+                                sizes.get(stem, 0) + entry.stat(follow_symlinks=False).st_size
+                            )
                     continue
                 leftovers.add(stem)
                 with contextlib.suppress(OSError):
                     info = entry.stat(follow_symlinks=False)
                     found = snapshots if suffix == "json" else journals
                     found[stem] = f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
-        on_disk = {sid: _Files(snap, journals.get(sid)) for sid, snap in snapshots.items()}
+                    sizes[stem] = sizes.get(stem, 0) + info.st_size
+        on_disk = {
+            sid: FileState(snap, journals.get(sid), sizes.get(sid, 0))
+            for sid, snap in snapshots.items()
+        }
         return on_disk, leftovers - snapshots.keys()
 
     def _index_files(
-        self, db: sqlite3.Connection, ids: Sequence[str], known: dict[str, _Files] | None
+        self, db: sqlite3.Connection, ids: Sequence[str], known: dict[str, FileState] | None
     ) -> None:
         """Re-read these sessions from their files and store their rows, in batches."""
         for start in range(0, len(ids), REBUILD_BATCH):
@@ -284,8 +286,8 @@ class SessionIndex:
                     self._store_read(db, sid, files, session, problem)
 
     def _read(
-        self, session_id: str, known: dict[str, _Files] | None
-    ) -> tuple[str, _Files, Session | None, str | None]:
+        self, session_id: str, known: dict[str, FileState] | None
+    ) -> tuple[str, FileState, Session | None, str | None]:
         """Stat, then load: a change after the stat shows up as a mismatch next time."""
         files = known[session_id] if known is not None else self._files(session_id)
         if files.snapshot is None:
@@ -293,12 +295,12 @@ class SessionIndex:
         try:
             return session_id, files, self.storage.load(session_id), None
         except SessionNotFoundError:
-            return session_id, _Files(None, None), None, None
+            return session_id, FileState(None, None), None, None
         except SessionStorageError as exc:
             return session_id, files, None, str(exc)
 
-    def _files(self, session_id: str) -> _Files:
-        return _Files(
+    def _files(self, session_id: str) -> FileState:
+        return FileState(
             file_stat(self.storage.get_path(session_id)),
             file_stat(self.storage.get_journal_path(session_id)),
         )
@@ -307,14 +309,15 @@ class SessionIndex:
         self,
         db: sqlite3.Connection,
         session_id: str,
-        files: _Files,
+        files: FileState,
         session: Session | None,
         problem: str | None,
     ) -> None:
         if session is not None:
-            indexdb.upsert_session(db, _row(session, files, self._size(session_id)))
+            size = files.size or self._size(session_id)
+            indexdb.upsert_session(db, index_row(session, files.snapshot, files.journal, size))
             indexdb.delete_message_texts(db, session_id)
-            indexdb.insert_message_texts(db, session_id, _texts(session.messages))
+            indexdb.insert_message_texts(db, session_id, searchable_texts(session))
         elif problem is not None:
             indexdb.upsert_session(db, self._damaged_row(db, session_id, files, problem))
             indexdb.delete_message_texts(db, session_id)
@@ -322,7 +325,7 @@ class SessionIndex:
             indexdb.delete_session(db, session_id)
 
     def _damaged_row(
-        self, db: sqlite3.Connection, session_id: str, files: _Files, problem: str
+        self, db: sqlite3.Connection, session_id: str, files: FileState, problem: str
     ) -> tuple[Any, ...]:
         """Keep what the index knew of a session whose files no longer load, marked."""
         previous = self._row_values(db, session_id)
@@ -359,6 +362,10 @@ class SessionIndex:
         except OSError:
             stamp = time.time()
         return format_timestamp(datetime.fromtimestamp(stamp, timezone.utc))
+
+    def _row_of(self, session: Session, files: FileState) -> tuple[Any, ...]:
+        size = files.size or self._size(session.id)
+        return index_row(session, files.snapshot, files.journal, size)
 
     def _size(self, session_id: str) -> int:
         return self.storage.session_size(session_id)
@@ -627,9 +634,11 @@ class SessionIndex:
             return
         files = self._files(session.id)
         with self._writing(db):
-            indexdb.upsert_session(db, _row(session, files, self._size(session.id)))
+            indexdb.upsert_session(
+                db, index_row(session, files.snapshot, files.journal, self._size(session.id))
+            )
             indexdb.delete_message_texts(db, session.id)
-            indexdb.insert_message_texts(db, session.id, _texts(session.messages))
+            indexdb.insert_message_texts(db, session.id, searchable_texts(session))
             self._note_folder_change(db, folder_before)
 
     def update(self, session: Session, *, folder_before: str | None = None) -> None:
@@ -639,7 +648,9 @@ class SessionIndex:
             return
         files = self._files(session.id)
         with self._writing(db):
-            indexdb.upsert_session(db, _row(session, files, self._size(session.id)))
+            indexdb.upsert_session(
+                db, index_row(session, files.snapshot, files.journal, self._size(session.id))
+            )
             self._note_folder_change(db, folder_before)
 
     def record_message(self, session: Session, message: SessionMessage | None = None) -> None:
@@ -666,13 +677,15 @@ class SessionIndex:
                 journal_stat=journal,
             )
             if found and message is not None:
-                indexdb.insert_message_texts(db, session.id, _texts([message]))
+                indexdb.insert_message_texts(db, session.id, _message_texts([message]))
                 return
-            files = _Files(file_stat(self.storage.get_path(session.id)), journal)
+            files = FileState(file_stat(self.storage.get_path(session.id)), journal)
             known = db.execute("SELECT 1 FROM sessions WHERE id = ?", (session.id,)).fetchone()
-            indexdb.upsert_session(db, _row(session, files, self._size(session.id)))
+            indexdb.upsert_session(
+                db, index_row(session, files.snapshot, files.journal, self._size(session.id))
+            )
             if known is None:
-                indexdb.insert_message_texts(db, session.id, _texts(session.messages))
+                indexdb.insert_message_texts(db, session.id, searchable_texts(session))
 
     def remove(self, session_id: str, *, folder_before: str | None = None) -> bool:
         """Drop ``session_id`` (row and searchable text); False when it was not there."""
@@ -709,26 +722,33 @@ class SessionIndex:
         return False
 
     def rebuild(self, progress: ProgressCallback | None = None) -> int:
-        """Re-read every session file (each once) and rebuild the index; returns the count.
-
-        ``progress(done, total)`` is called as sessions are read.
+        """Build the index afresh from the session files (each read once, in parallel);
+        returns the session count. ``progress(done, total)`` is called as sessions are read.
         """
         self.storage.ensure_dir()
-        if self._db is None:
-            self._db = self._recreate()
-        db = self._db
+        self.close()
+        indexdb.remove_index_files(self.path)
+        db = self._connection()
+        if db is None:  # pragma: no cover - ensure_dir made the folder
+            return 0
         state = folder_state(self.storage.storage_dir)
         started = time.time()
         on_disk, orphans = self._scan_folder()
-        with self._writing(db):
-            for sid in indexdb.file_states(db):
-                indexdb.delete_session(db, sid)
-        ids = sorted(on_disk)
-        for start in range(0, len(ids), REBUILD_BATCH):
-            self._index_files(db, ids[start : start + REBUILD_BATCH], on_disk)
+        total = len(on_disk)
+
+        def report(done: int) -> None:
             if progress is not None:
-                progress(min(start + REBUILD_BATCH, len(ids)), len(ids))
+                progress(done, total)
+
+        batch: builtins.list[Any] = []
+        for result in read_all(self.storage, on_disk, report):
+            batch.append(result)
+            if len(batch) >= REBUILD_BATCH * 4:
+                self._store_rebuilt(db, batch)
+                batch = []
+        self._store_rebuilt(db, batch)
         with self._writing(db):
+            indexdb.rebuild_search(db)
             indexdb.replace_orphans(db, orphans)
             indexdb.replace_conflicts(db, self._conflicts)
             trusted = state is not None and started - _state_mtime(state) > RACY_SECONDS
@@ -737,6 +757,20 @@ class SessionIndex:
         self._synced = True
         self._warn_once(db)
         return self.count()
+
+    def _store_rebuilt(self, db: sqlite3.Connection, results: Sequence[Any]) -> None:
+        """Rows and text of freshly read sessions, in one transaction (text not yet indexed)."""
+        with self._writing(db):
+            for result in results:
+                if result.missing:
+                    continue
+                if result.row is None:
+                    row = self._damaged_row(db, result.session_id, result.files, result.problem)
+                    indexdb.upsert_session(db, row)
+                    continue
+                indexdb.upsert_session(db, result.row)
+                texts = (indexdb.MessageText(*text) for text in result.texts)
+                indexdb.insert_texts_for_rebuild(db, result.session_id, texts)
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -788,7 +822,9 @@ def _summary(row: Sequence[Any]) -> SessionSummary:
     )
 
 
-def _row(session: Session, files: _Files, size: int) -> tuple[Any, ...]:
+def index_row(
+    session: Session, snapshot_stat: str | None, journal_stat: str | None, size: int
+) -> tuple[Any, ...]:
     """A session's row, in ``indexdb.SESSION_COLUMNS`` order."""
     metadata = session.metadata
     parent = metadata.get("forked_from")
@@ -817,8 +853,8 @@ def _row(session: Session, files: _Files, size: int) -> tuple[Any, ...]:
         _str_or_none(metadata.get("last_host")),
         size,
         None,
-        files.snapshot,
-        files.journal,
+        snapshot_stat,
+        journal_stat,
     )
 
 
@@ -840,7 +876,12 @@ def _is_timestamp(text: str) -> bool:
     return True
 
 
-def _texts(messages: Iterable[SessionMessage]) -> Iterator[indexdb.MessageText]:
+def searchable_texts(session: Session) -> Iterator[indexdb.MessageText]:
+    """What of each message the search index holds."""
+    return _message_texts(session.messages)
+
+
+def _message_texts(messages: Iterable[SessionMessage]) -> Iterator[indexdb.MessageText]:
     for message in messages:
         text = message.content
         if message.tool_calls:

@@ -330,6 +330,11 @@ def upsert_session(db: sqlite3.Connection, row: Sequence[Any]) -> None:
     db.execute(_UPSERT, tuple(row))
 
 
+def upsert_sessions(db: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
+    """``upsert_session`` for many rows at once."""
+    db.executemany(_UPSERT, (tuple(row) for row in rows))
+
+
 def update_activity(
     db: sqlite3.Connection,
     session_id: str,
@@ -368,22 +373,41 @@ def insert_message_texts(
     db: sqlite3.Connection, session_id: str, messages: Iterable[MessageText]
 ) -> None:
     """Make messages searchable (system messages and empty text are not)."""
+    for values in _text_rows(session_id, messages):
+        cursor = db.execute(_INSERT_TEXT, values)
+        db.execute(
+            "INSERT INTO message_search (rowid, user_text, assistant_text, tool_text)"
+            " VALUES (?, ?, ?, ?)",
+            (cursor.lastrowid, *values[4:]),
+        )
+
+
+def insert_texts_for_rebuild(
+    db: sqlite3.Connection, session_id: str, messages: Iterable[MessageText]
+) -> None:
+    """Store messages' text without indexing it; ``rebuild_search`` indexes it all at once."""
+    db.executemany(_INSERT_TEXT, _text_rows(session_id, messages))
+
+
+def rebuild_search(db: sqlite3.Connection) -> None:
+    """Build the full-text index from all the stored text in one pass."""
+    db.execute("INSERT INTO message_search (message_search) VALUES ('rebuild')")
+
+
+_INSERT_TEXT: Final = (
+    "INSERT INTO message_text (session_id, message_id, role, at, user_text, assistant_text,"
+    " tool_text) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _text_rows(session_id: str, messages: Iterable[MessageText]) -> Iterator[tuple[Any, ...]]:
     for message in messages:
         column = _search_column(message.role)
         text = message.text[:MAX_INDEXED_CHARS]
         if column is None or not text.strip():
             continue
-        values = {name: (text if name == column else None) for name in SEARCH_COLUMNS}
-        cursor = db.execute(
-            "INSERT INTO message_text (session_id, message_id, role, at, user_text,"
-            " assistant_text, tool_text) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (session_id, message.message_id, message.role, message.at, *values.values()),
-        )
-        db.execute(
-            "INSERT INTO message_search (rowid, user_text, assistant_text, tool_text)"
-            " VALUES (?, ?, ?, ?)",
-            (cursor.lastrowid, *values.values()),
-        )
+        values = tuple(text if name == column else None for name in SEARCH_COLUMNS)
+        yield (session_id, message.message_id, message.role, message.at, *values)
 
 
 def _search_column(role: str) -> str | None:

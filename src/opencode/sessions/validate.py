@@ -37,6 +37,8 @@ def parse_timestamp(text: str) -> datetime:
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is timezone.utc:
+        return parsed  # the form we write: nothing to convert
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
