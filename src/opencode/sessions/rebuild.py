@@ -43,13 +43,11 @@ class ReadResult:
     missing: bool = False
 
 
-def read_for_index(storage_dir: str, session_id: str, files: FileState) -> ReadResult:
+def read_for_index(storage: SessionStorage, session_id: str, files: FileState) -> ReadResult:
     """Load one session and turn it into its index row and searchable text."""
     from opencode.sessions.errors import SessionNotFoundError, SessionStorageError
     from opencode.sessions.index import index_row, searchable_texts
-    from opencode.sessions.storage import SessionStorage
 
-    storage = SessionStorage(storage_dir)
     try:
         session = storage.load(session_id)
     except SessionNotFoundError:
@@ -61,9 +59,12 @@ def read_for_index(storage_dir: str, session_id: str, files: FileState) -> ReadR
     return ReadResult(session_id, files, row, texts, None)
 
 
-def _read_chunk(job: tuple[str, list[tuple[str, FileState]]]) -> list[ReadResult]:
-    storage_dir, items = job
-    return [read_for_index(storage_dir, sid, files) for sid, files in items]
+Job = tuple["SessionStorage", list[tuple[str, FileState]]]
+
+
+def _read_chunk(job: Job) -> list[ReadResult]:
+    storage, items = job
+    return [read_for_index(storage, sid, files) for sid, files in items]
 
 
 def read_all(
@@ -73,9 +74,8 @@ def read_all(
 ) -> Iterator[ReadResult]:
     """Every session of ``found`` read for the index, in id order, each file once."""
     ids = sorted(found)
-    folder = str(storage.storage_dir)
-    jobs = [
-        (folder, [(sid, found[sid]) for sid in ids[start : start + CHUNK]])
+    jobs: list[Job] = [
+        (storage, [(sid, found[sid]) for sid in ids[start : start + CHUNK]])
         for start in range(0, len(ids), CHUNK)
     ]
     done = 0
@@ -86,9 +86,7 @@ def read_all(
             progress(done)
 
 
-def _map(
-    jobs: Sequence[tuple[str, list[tuple[str, FileState]]]], *, parallel: bool
-) -> Iterator[list[ReadResult]]:
+def _map(jobs: Sequence[Job], *, parallel: bool) -> Iterator[list[ReadResult]]:
     workers = min(os.cpu_count() or 1, 4)
     if not parallel or workers < 2 or not _fork_is_safe():
         yield from map(_read_chunk, jobs)
