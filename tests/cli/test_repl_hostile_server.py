@@ -216,8 +216,8 @@ def test_the_largest_count_the_parser_accepts_never_breaks_the_loop(stub, projec
 def test_a_refused_update_from_the_library_is_reported_not_raised(stub, monkeypatch):
     """Defence in depth: were ``update_usage`` to refuse a count, the loop goes on."""
     from opencode.chat import ChatConfig
-    from opencode.cli.repl.loop import Repl as _Repl
     from opencode.cli.repl import ReplOptions
+    from opencode.cli.repl.loop import Repl as _Repl
     from opencode.sessions import InvalidSessionValueError, SessionManager, SessionStorage
 
     def refuse(self: SessionManager, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:

@@ -1,8 +1,11 @@
-"""kill -9 at random instants while a real child process writes sessions.
+"""kill -9 at random points while a real child process writes sessions.
 
-Each test restarts a writer (``_workers/crash_writer.py``) dozens of times and SIGKILLs it after
-a random delay. After every kill the files must load as either the new or the previous
-version, and nothing whose write had returned may be lost.
+Each test restarts a writer (``_workers/crash_writer.py``) dozens of times and SIGKILLs it once
+it has reported a random number of completed operations (or has started a snapshot write),
+plus a random fraction of the time one of its operations takes. The kill points follow what
+the child has done, not the clock, so a slow machine moves them nowhere. After every kill the
+files must load as either the new or the previous version, and nothing whose write had
+returned may be lost.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,12 +27,21 @@ from opencode.sessions.storage import parse_session_bytes
 
 WORKERS = Path(__file__).parent / "_workers"
 KILLS = 45
-# Upper bound of the random delay between "ready" and SIGKILL; the writer does hundreds of
-# operations in that time, so kills land in every phase of a save.
-MAX_DELAY = 0.06
-STARTUP_TIMEOUT = 60.0
+# A kill comes after 1..MAX_ACKS operations the writer reported as done, so every run does
+# real work and the sessions grow by about KILLS * MAX_ACKS / 2 messages in all.
+MAX_ACKS = 20
+TIMEOUT = 60.0  # the longest the child may go without printing a line; never a speed limit
+SAVE_MARKERS = ("saving", "saved")  # the writer's brackets around every snapshot write
 
 pytestmark = pytest.mark.slow
+
+
+def is_ack(line: str) -> bool:
+    return line not in SAVE_MARKERS
+
+
+def is_save_start(line: str) -> bool:
+    return line == "saving"
 
 
 class Writer:
@@ -45,35 +58,72 @@ class Writer:
             )
         assert self.proc.stdout is not None
         self.fd = self.proc.stdout.fileno()
-        self.buffer = b""
+        self.log = log
+        self.partial = b""
+        self.lines: list[str] = []  # complete lines after "ready"
+        self.ready_at = 0.0
+        self.last_line_at = time.monotonic()
 
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
+    def _read_some(self) -> None:
+        """Read what the child printed next; it may take long, but not forever."""
+        left = self.last_line_at + TIMEOUT - time.monotonic()
+        assert left > 0, f"writer silent for {TIMEOUT}s: {self.lines[-5:]} {log_tail(self.log)}"
+        readable, _, _ = select.select([self.fd], [], [], left)
+        if not readable:
+            return
+        chunk = os.read(self.fd, 65536)
+        assert chunk, f"writer exited: {self.lines[-5:]} {self.partial!r} {log_tail(self.log)}"
+        *complete, self.partial = (self.partial + chunk).split(b"\n")
+        self.lines += [line.decode() for line in complete]
+        self.last_line_at = time.monotonic()
+
+    def wait_for(self, matches: Callable[[str], bool], count: int) -> None:
+        """Read until ``count`` lines satisfying ``matches`` have come since ``ready``."""
         try:
-            while b"ready\n" not in self.buffer:
-                left = deadline - time.monotonic()
-                assert left > 0, "writer did not start in time"
-                readable, _, _ = select.select([self.fd], [], [], left)
-                if readable:
-                    chunk = os.read(self.fd, 65536)
-                    assert chunk, f"writer exited before it was ready: {self.buffer!r}"
-                    self.buffer += chunk
+            if not self.ready_at:
+                while not self.lines:
+                    self._read_some()
+                assert self.lines[0] == "ready", self.lines
+                del self.lines[0]
+                self.ready_at = self.last_line_at
+            while sum(map(matches, self.lines)) < count:
+                self._read_some()
         except BaseException:
             self.proc.kill()
-            self.proc.communicate(timeout=STARTUP_TIMEOUT)
+            self.proc.communicate(timeout=TIMEOUT)
             raise
-        self.buffer = self.buffer.split(b"ready\n", 1)[1]
+
+    def seconds_per_line(self) -> float:
+        """How long one reported step has taken on this machine in this run, roughly."""
+        return (self.last_line_at - self.ready_at) / max(1, len(self.lines))
 
     def kill(self) -> list[str]:
-        """SIGKILL the writer and return every complete line it printed."""
+        """SIGKILL the writer and return every complete line it printed after ``ready``."""
         os.kill(self.proc.pid, signal.SIGKILL)
-        assert self.proc.wait(timeout=STARTUP_TIMEOUT) == -signal.SIGKILL
+        assert self.proc.wait(timeout=TIMEOUT) == -signal.SIGKILL
         while chunk := os.read(self.fd, 65536):
-            self.buffer += chunk
+            self.partial += chunk
         assert self.proc.stdout is not None
         self.proc.stdout.close()
-        lines = self.buffer.split(b"\n")
-        return [line.decode() for line in lines[:-1]]  # the last piece may be cut short
+        *complete, _ = self.partial.split(b"\n")  # the last piece may be cut short
+        return self.lines + [line.decode() for line in complete]
+
+
+def kill_after_a_random_point(writer: Writer, rng: random.Random, acks: int, aim: str) -> None:
+    """Wait for the child to reach the chosen point, then kill it a little later.
+
+    ``aim`` is ``"ack"`` (right after the ``acks``-th acknowledgement, inside whatever comes
+    next), ``"save"`` (inside a snapshot write begun after that acknowledgement) or
+    ``"resume"`` (inside the first snapshot write of the run: the compaction a resume does
+    after a kill, when the last run left journal records). The extra delay is a random
+    fraction of one step: it spreads the kills over the phases of a step and, since a kill is
+    fine anywhere, cannot make the test fail.
+    """
+    if aim != "resume":
+        writer.wait_for(is_ack, acks)
+    if aim != "ack":
+        writer.wait_for(is_save_start, sum(map(is_save_start, writer.lines)) + 1)
+    time.sleep(rng.uniform(0, writer.seconds_per_line()))
 
 
 def message_numbers(session: Session) -> list[int]:
@@ -92,14 +142,16 @@ def test_kill_during_storage_save_leaves_new_or_previous_version(data_dir: Path)
     seed = rng.randrange(2**32)
     rng.seed(seed)
     known: dict[str, int] = {}  # session id -> message count it is known to have reached
+    acknowledged = 0  # saves the parent waited to see reported, over all runs
     for kill in range(KILLS):
         writer = Writer(["storage", str(storage.storage_dir)], log)
-        writer.wait_ready()
-        time.sleep(rng.uniform(0, MAX_DELAY))
+        acks = rng.randint(1, MAX_ACKS)
+        kill_after_a_random_point(writer, rng, acks, "ack")  # every operation is a save
+        acknowledged += acks
         reported: dict[str, int] = {}
-        for line in writer.kill():
-            sid, count = line.split()
-            reported[sid] = int(count)
+        for line in filter(is_ack, writer.kill()):
+            sid, reached = line.split()
+            reported[sid] = int(reached)
         where = f"kill {kill} (seed {seed}); writer log: {log_tail(log)}"
         for sid in storage.list_session_ids():
             session = storage.load(sid)  # never raises: old or new version, never a torn file
@@ -114,7 +166,8 @@ def test_kill_during_storage_save_leaves_new_or_previous_version(data_dir: Path)
             known[sid] = count
         # every session the writer reported as saved has a file
         assert set(reported) <= set(storage.list_session_ids()), where
-    assert sum(known.values()) > KILLS, "the writer barely ran; the kills proved nothing"
+    # every run did real work (each save adds one message), and none of it was lost
+    assert sum(known.values()) >= acknowledged, (known, acknowledged, seed)
     # a temp file left by a kill between mkstemp and rename is never taken for a session
     assert all(sid.startswith("grow-") for sid in storage.list_session_ids())
 
@@ -129,13 +182,17 @@ def test_kill_during_add_message_loses_no_returned_message(data_dir: Path) -> No
     seed = rng.randrange(2**32)
     rng.seed(seed)
     count = 0
+    acknowledged = 0  # messages the parent waited to see returned, over all runs
+    aims = ("ack", "save", "resume")  # each a third of the kills: appends, saves, resumes
     for kill in range(KILLS):
         writer = Writer(["manager", str(storage.storage_dir), session_id], log)
-        writer.wait_ready()
-        time.sleep(rng.uniform(0, MAX_DELAY))
-        lines = writer.kill()
-        returned = int(lines[-1]) if lines else 0
-        where = f"kill {kill} (seed {seed}); writer log: {log_tail(log)}"
+        aim = aims[kill % len(aims)]
+        acks = 0 if aim == "resume" else rng.randint(1, MAX_ACKS)
+        kill_after_a_random_point(writer, rng, acks, aim)
+        acknowledged += acks
+        acked = [int(line) for line in writer.kill() if is_ack(line)]
+        returned = acked[-1] if acked else 0
+        where = f"kill {kill} aimed at {aim} (seed {seed}); writer log: {log_tail(log)}"
         session, report = storage.load_with_report(session_id)
         before = count
         count = session.message_count
@@ -145,7 +202,8 @@ def test_kill_during_add_message_loses_no_returned_message(data_dir: Path) -> No
         assert message_numbers(session) == list(range(count)), where
         assert len({m.id for m in session.messages}) == count, where
         assert report.bad_lines == [], where
-    assert count > KILLS, "the writer barely ran; the kills proved nothing"
+    # two runs in three did real work (each add_message adds one message); none of it was lost
+    assert count >= acknowledged, (count, acknowledged, seed)
 
     # a clean resume and close folds the journal into the snapshot with nothing lost
     final = SessionManager(storage, auto_save_interval=0, fire_shell_hooks=False)

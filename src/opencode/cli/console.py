@@ -11,6 +11,7 @@ import contextlib
 import logging
 import re
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, TextIO
 
 if TYPE_CHECKING:
@@ -131,3 +132,23 @@ def setup_logging() -> None:
     if not any(isinstance(h, _StderrWarningHandler) for h in logger.handlers):
         handler = _StderrWarningHandler(logging.WARNING)
         logger.addHandler(handler)
+
+
+def progress_bar(label: str) -> Callable[[int, int], None] | None:
+    """A ``(done, total)`` callback drawing ``label [#####     ] 45% (4,500/10,000)`` on
+    stderr when it is a terminal (None otherwise: scripts get no progress noise)."""
+    try:
+        if not sys.stderr.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+
+    def draw(done: int, total: int) -> None:
+        filled = 30 * done // total if total else 30
+        percent = 100 * done // total if total else 100
+        bar = "#" * filled + " " * (30 - filled)
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{label} [{bar}] {percent:3d}% ({done:,}/{total:,}){end}")
+        sys.stderr.flush()
+
+    return draw

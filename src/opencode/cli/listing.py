@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, TextIO
 
+from opencode.cli.boxtable import box_table, cell_len, terminal_width
 from opencode.cli.console import printable
 from opencode.cli.render import (
     SHORT_ID_LENGTH,
@@ -28,9 +29,7 @@ from opencode.cli.render import (
 )
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
     from rich.table import Table
-    from rich.text import Text
 
     from opencode.sessions import SessionStorage, SessionSummary
     from opencode.sessions.listing import ListingPage, ListingQuery
@@ -68,8 +67,8 @@ def sessions_table(
     now: datetime | None = None,
     depths: Mapping[str, int] | None = None,
     details: bool = False,
-) -> Table:
-    """The spec's session table, fitted to ``width`` columns.
+) -> list[str]:
+    """The lines of the spec's session table, fitted to ``width`` columns.
 
     The short id, the message count and the age are never cut; the title absorbs the
     squeeze (cut with an ellipsis). Below about 60 columns the headers and ages get short
@@ -111,9 +110,8 @@ def _fitted_table(
     extras: frozenset[str],
     now: datetime,
     force: bool = False,
-) -> Table | None:
+) -> list[str] | None:
     """The table in ``layout``, or None when the title would get too little room."""
-    from rich.cells import cell_len
 
     def id_cell(summary: SessionSummary) -> str:
         shown = ids[summary.id]
@@ -137,27 +135,26 @@ def _fitted_table(
     }
     column_count = len(columns) + 1 + len(elastic)
     room = width - (3 * column_count + 1) - sum(fixed.values()) - sum(widths.values())
-    natural = max(cell_len(t.plain) for t in [rich_text("Title"), *titles])
+    natural = max(cell_len(t) for t in ["Title", *titles])
     if room < min(MIN_TITLE_WIDTH, natural) and not force:
         return None
-    table = spec_table()
-    table.add_column("ID", no_wrap=True, width=fixed["ID"])
-    table.add_column(
-        "Title",
-        no_wrap=True,
-        overflow="ellipsis",
-        width=max(1, min(room, natural, MAX_TITLE_WIDTH)),
-    )
-    for name, _ in columns[1:]:
-        table.add_column(name, no_wrap=True, width=fixed[name])
-    for name, _, _ in elastic:
-        table.add_column(name, no_wrap=True, overflow="ellipsis", width=widths[name])
-    for row in range(len(summaries)):
-        cells: list[RenderableType] = [rich_text(id_cells[row]), titles[row]]
-        cells += [rich_text(values[row]) for _, values in columns[1:]]
-        cells += [rich_text(values[row]) for _, values, _ in elastic]
-        table.add_row(*cells)
-    return table
+    headers = ["ID", "Title", *(name for name, _ in columns[1:]), *(n for n, _, _ in elastic)]
+    column_widths = [
+        fixed["ID"],
+        max(1, min(room, natural, MAX_TITLE_WIDTH)),
+        *(fixed[name] for name, _ in columns[1:]),
+        *(widths[name] for name, _, _ in elastic),
+    ]
+    rows = [
+        [
+            id_cells[row],
+            titles[row],
+            *(values[row] for _, values in columns[1:]),
+            *(values[row] for _, values, _ in elastic),
+        ]
+        for row in range(len(summaries))
+    ]
+    return box_table(headers, rows, column_widths)
 
 
 def _elastic_columns(
@@ -172,24 +169,21 @@ def _elastic_columns(
     return elastic
 
 
-def _title_cell(summary: SessionSummary, depth: int = 0) -> Text:
-    """The title, dim when there is none, with a marker for damaged and pinned sessions;
-    a fork shown under its parent is indented with ``└``."""
-    from rich.text import Text
-
-    cell = Text("  " * (depth - 1) + "└ " if depth else "", "dim")
+def _title_cell(summary: SessionSummary, depth: int = 0) -> str:
+    """The title (``(untitled)`` when there is none) with markers for damaged, pinned and
+    conflicting sessions; a fork shown under its parent is indented with ``└``."""
+    cell = "  " * (depth - 1) + "└ " if depth else ""
     if summary.damaged is not None:
-        cell.append("(damaged) ", "bold red")
+        cell += "(damaged) "
     if summary.pinned:
-        cell.append("[pinned] ", "bold")
+        cell += "[pinned] "
     if summary.conflicts:
-        cell.append("(conflict) ", "bold yellow")
-    cell.append(title_of(summary.title), "" if summary.title else "dim")
-    return cell
+        cell += "(conflict) "
+    return cell + title_of(summary.title)
 
 
 def print_sessions(
-    console: Console,
+    stream: TextIO,
     summaries: Sequence[SessionSummary],
     *,
     heading: str = "Recent Sessions:",
@@ -199,21 +193,20 @@ def print_sessions(
     details: bool = False,
 ) -> None:
     """The heading and table of a listing, as section 10 of the spec shows it, fitted to
-    the console's width; ``wide`` adds tokens and tags when the terminal has room for them,
+    the terminal's width; ``wide`` adds tokens and tags when the terminal has room for them,
     ``details`` (``--wide``) tokens, size and model; ``depths`` indents forks under their
     parent."""
-    wide = wide and console.width >= WIDE_TABLE_COLUMNS
-    console.print()
-    console.print(rich_text(heading))
-    table = sessions_table(
+    width = terminal_width(stream)
+    lines = sessions_table(
         summaries,
-        width=console.width,
+        width=width,
         short_ids=short_ids,
-        wide=wide,
+        wide=wide and width >= WIDE_TABLE_COLUMNS,
         depths=depths,
         details=details,
     )
-    console.print(table, crop=False)
+    stream.write("\n" + heading + "\n" + "\n".join(lines) + "\n")
+    stream.flush()
 
 
 def trash_table(entries: Sequence[TrashEntry], *, now: datetime | None = None) -> Table:
@@ -301,7 +294,11 @@ def print_listing(
         storage = SessionStorage()
     if query is None:
         query = ListingQuery()
-    page = list_page(SessionIndex(storage), query)
+    from opencode.cli.console import progress_bar
+
+    index = SessionIndex(storage)
+    index.rebuild_progress = progress_bar("Indexing sessions")
+    page = list_page(index, query)
     out = streams[0]
     if output == "json":
         rows = [_json_row(s, details=details) for s in page.rows]
@@ -331,7 +328,7 @@ def _print_table(
     details: bool,
     streams: tuple[TextIO, TextIO],
 ) -> None:
-    from opencode.cli.console import console_for, say
+    from opencode.cli.console import say
 
     out, err = streams
     if not page.rows:
@@ -352,7 +349,7 @@ def _print_table(
         rows = [summary for _, summary in nested]
         depths = {summary.id: depth for depth, summary in nested}
     print_sessions(
-        console_for(out),
+        out,
         rows,
         heading=heading,
         wide=wide,

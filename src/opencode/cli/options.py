@@ -22,7 +22,9 @@ def open_manager() -> SessionManager:
     """A manager over ``<data root>/sessions`` (``--data-dir`` has set the root by now)."""
     from opencode.sessions import SessionManager, SessionStorage
 
-    return SessionManager(storage=SessionStorage())
+    manager = SessionManager(storage=SessionStorage())
+    manager.index.rebuild_progress = console.progress_bar("Indexing sessions")
+    return manager
 
 
 def resolve_session_id(manager: SessionManager, text: str) -> str:

@@ -71,6 +71,8 @@ RACY_SECONDS: Final = 2.0
 # Even a folder that looks unchanged is compared file by file this often.
 FULL_RECONCILE_SECONDS: Final = 600.0
 REBUILD_BATCH: Final = 500
+# A new index over this many sessions is built in bulk (parallel reads, one search pass).
+BULK_FROM: Final = 200
 
 ProgressCallback = Callable[[int, int], None]
 _TRACKED_SUFFIXES: Final = frozenset({"json", "jsonl"})
@@ -111,6 +113,8 @@ class SessionIndex:
     def __init__(self, storage: SessionStorage) -> None:
         self.storage = storage
         self._db: sqlite3.Connection | None = None
+        # Told ``(done, total)`` while an index is built from scratch (a CLI shows a bar).
+        self.rebuild_progress: ProgressCallback | None = None
         self._conflicts: dict[str, list[str]] = {}
         self._synced = False
         self._read_only = False
@@ -190,6 +194,9 @@ class SessionIndex:
         started = time.time()
         on_disk, orphans = self._scan_folder()
         known = indexdb.file_states(db)
+        if not known and len(on_disk) >= BULK_FROM:  # a new index: build it in bulk
+            self._build_in_bulk(db, on_disk, orphans, state, started)
+            return
         changed = [
             sid
             for sid, files in on_disk.items()
@@ -734,7 +741,24 @@ class SessionIndex:
         state = folder_state(self.storage.storage_dir)
         started = time.time()
         on_disk, orphans = self._scan_folder()
+        self._build_in_bulk(db, on_disk, orphans, state, started, progress)
+        self._synced = True
+        self._warn_once(db)
+        return self.count()
+
+    def _build_in_bulk(
+        self,
+        db: sqlite3.Connection,
+        on_disk: dict[str, FileState],
+        orphans: set[str],
+        state: str | None,
+        started: float,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Fill an empty index from the files: read in parallel, written in large
+        transactions, searchable text indexed once at the end."""
         total = len(on_disk)
+        progress = progress or self.rebuild_progress
 
         def report(done: int) -> None:
             if progress is not None:
@@ -754,9 +778,6 @@ class SessionIndex:
             trusted = state is not None and started - _state_mtime(state) > RACY_SECONDS
             indexdb.set_state(db, "folder", state if trusted else None)
             indexdb.set_state(db, "checked_at", f"{started:.3f}")
-        self._synced = True
-        self._warn_once(db)
-        return self.count()
 
     def _store_rebuilt(self, db: sqlite3.Connection, results: Sequence[Any]) -> None:
         """Rows and text of freshly read sessions, in one transaction (text not yet indexed)."""
