@@ -66,8 +66,11 @@ def make_session(
     storage = SessionStorage()
     storage.save(session)
     index = SessionIndex(storage)
-    index.add(session)
-    index.save_if_dirty()
+    try:
+        index.add(session)
+        index.save_if_dirty()
+    finally:
+        index.close()
     return session
 
 

@@ -35,6 +35,7 @@ from opencode.sessions import (
 from opencode.sessions import index as index_module
 from opencode.sessions.fileio import dumps_json
 from opencode.sessions.journal import OP_MESSAGE, make_record
+from opencode.sessions.listing import ListingQuery, list_page
 from opencode.sessions.lookup import resolve_session_id
 
 WORKERS = Path(__file__).parent / "_workers"
@@ -679,6 +680,104 @@ def test_an_index_of_another_schema_or_with_planted_objects_is_rebuilt(
     assert [(r["title"], r["message_count"]) for r in rows.values()] == [
         ("renamed after the rebuild", 2)
     ]
+
+
+def test_a_trigger_of_ours_with_another_body_is_rebuilt(
+    storage: SessionStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    saved(storage, "real title")
+    healthy_schema = build_index(storage)
+    tamper_with_index(
+        storage,
+        "UPDATE sessions SET title = 'stale'",
+        "DROP TRIGGER sessions_tally_insert",
+        "CREATE TRIGGER sessions_tally_insert AFTER INSERT ON sessions"
+        " BEGIN UPDATE sessions SET title = 'pwned'; END",
+    )
+    manager = new_manager(storage)
+    with caplog.at_level(logging.WARNING, logger="opencode.sessions"):
+        assert [s.title for s in manager.list_sessions()] == ["real title"]
+    assert "rebuilding" in caplog.text
+    assert index_objects(storage) == healthy_schema
+    manager.create(title="second")
+    manager.close()
+    assert sorted(r["title"] for r in index_rows(storage).values()) == ["real title", "second"]
+
+
+# -- counts kept by triggers ------------------------------------------------------------------
+
+
+def tallies(storage: SessionStorage) -> dict[str, int]:
+    uri = storage.index_path.absolute().as_uri() + "?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        return dict(db.execute("SELECT name, n FROM tallies"))
+
+
+def counted(storage: SessionStorage) -> dict[str, int]:
+    rows = index_rows(storage).values()
+    return {
+        "sessions": len(rows),
+        "listed": sum(1 for r in rows if r["archived_at"] is None),
+    }
+
+
+def test_the_listing_counts_follow_every_change(storage: SessionStorage) -> None:
+    manager = new_manager(storage)
+    ids = [manager.create(title=f"s{i}").id for i in range(6)]
+    manager.close()
+    assert tallies(storage) == counted(storage) == {"sessions": 6, "listed": 6}
+
+    manager.archive(ids[0])
+    manager.archive(ids[1])
+    manager.archive(ids[1])  # archiving twice counts once
+    assert tallies(storage) == counted(storage) == {"sessions": 6, "listed": 4}
+    manager.unarchive(ids[0])
+    assert tallies(storage) == counted(storage) == {"sessions": 6, "listed": 5}
+
+    manager.resume(ids[2])
+    manager.add_message("user", "an append changes no count")
+    manager.close()
+    manager.delete(ids[1])  # archived
+    manager.delete(ids[3])  # listed
+    assert tallies(storage) == counted(storage) == {"sessions": 4, "listed": 4}
+
+    storage.get_path(ids[4]).unlink()  # removed behind the index's back
+    assert manager.index.count() == 3
+    assert tallies(storage) == counted(storage) == {"sessions": 3, "listed": 3}
+    page = list_page(manager.index, ListingQuery(limit=1))
+    assert (len(page.rows), page.total) == (1, 3)
+    manager.close()
+
+
+def test_an_index_from_before_the_counts_is_upgraded_in_place(
+    storage: SessionStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    for i in range(3):
+        saved(storage, f"s{i}")
+    setup = new_manager(storage)
+    setup.archive(setup.create(title="archived").id)
+    setup.close()
+    tamper_with_index(
+        storage,
+        # a rebuild would start from an empty file, an upgrade keeps what is there
+        "INSERT INTO state (key, value) VALUES ('marker', 'kept by the upgrade')",
+        "DROP TRIGGER sessions_tally_insert",
+        "DROP TRIGGER sessions_tally_delete",
+        "DROP TRIGGER sessions_tally_archive",
+        "DROP TABLE tallies",
+    )
+    manager = new_manager(storage)
+    with caplog.at_level(logging.WARNING, logger="opencode.sessions"):
+        assert len(manager.index) == 4
+    assert "rebuilding" not in caplog.text
+    uri = storage.index_path.absolute().as_uri() + "?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        marker = db.execute("SELECT value FROM state WHERE key = 'marker'").fetchone()
+    assert marker == ("kept by the upgrade",)
+    assert tallies(storage) == counted(storage) == {"sessions": 4, "listed": 3}
+    manager.create(title="after the upgrade")
+    manager.close()
+    assert tallies(storage) == counted(storage) == {"sessions": 5, "listed": 4}
 
 
 # -- links and special files in place of the index --------------------------------------------

@@ -298,7 +298,10 @@ def print_listing(
 
     index = SessionIndex(storage)
     index.rebuild_progress = progress_bar("Indexing sessions")
-    page = list_page(index, query)
+    try:
+        page = list_page(index, query)
+    finally:
+        index.close()
     out = streams[0]
     if output == "json":
         rows = [_json_row(s, details=details) for s in page.rows]

@@ -13,6 +13,7 @@ from opencode.cli import console, exit_codes
 from opencode.cli.completion import session_id_completions
 from opencode.cli.console import say
 from opencode.cli.errors import CommandError
+from opencode.cli.groups import close_when_done
 
 if TYPE_CHECKING:
     from opencode.sessions import SessionManager
@@ -24,6 +25,7 @@ def open_manager() -> SessionManager:
 
     manager = SessionManager(storage=SessionStorage())
     manager.index.rebuild_progress = console.progress_bar("Indexing sessions")
+    close_when_done(manager.close)
     return manager
 
 

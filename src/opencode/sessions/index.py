@@ -451,7 +451,10 @@ class SessionIndex:
 
     def count(self) -> int:
         """How many sessions are indexed."""
-        rows = self._query("SELECT count(*) FROM sessions")
+        return self._tally("sessions")
+
+    def _tally(self, name: str) -> int:
+        rows = self._query("SELECT n FROM tallies WHERE name = ?", (name,))
         return int(rows[0][0]) if rows else 0
 
     def __len__(self) -> int:
@@ -563,6 +566,8 @@ class SessionIndex:
         archived: bool | None = False,
     ) -> int:
         """How many sessions ``list`` with these filters would return without a limit."""
+        if not (tags or search or working_dir or under_dir) and archived is not True:
+            return self._tally("sessions" if archived is None else "listed")
         where, args = _filters(tags, search, working_dir, under_dir, archived)
         rows = self._query(f"SELECT count(*) FROM sessions{where}", args)
         return int(rows[0][0]) if rows else 0

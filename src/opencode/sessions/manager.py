@@ -286,9 +286,10 @@ class SessionManager:
         return True
 
     def close(self) -> None:
-        """Save the current session, announce its end and release it.
+        """Save the current session, announce its end and release it and the index's file.
 
         The auto-save thread has ended when this returns (a save it had under way included).
+        The manager stays usable: the next call opens what it needs again.
         """
         autosaver = self._autosaver
         try:
@@ -299,6 +300,8 @@ class SessionManager:
             holding = getattr(self._lock, "_is_owned", lambda: False)()
             if not holding:
                 autosaver.join()
+                with self._lock:  # the index reopens itself on next use
+                    self.index.close()
 
     def _close(self) -> None:
         with self._lock:

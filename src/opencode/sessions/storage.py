@@ -351,8 +351,11 @@ class SessionStorage:
         from opencode.sessions.index import SessionIndex
 
         index = SessionIndex(self)
-        plan = cleanup.plan_cleanup(self, index, max_age_days, keep_minimum)
-        return [item.summary.id for item in cleanup.carry_out(self, index, plan).deleted]
+        try:
+            plan = cleanup.plan_cleanup(self, index, max_age_days, keep_minimum)
+            return [item.summary.id for item in cleanup.carry_out(self, index, plan).deleted]
+        finally:
+            index.close()
 
     def delete_if_unlocked(self, session_id: str) -> bool:
         """Delete ``session_id`` unless a writer holds it; True when something was deleted."""

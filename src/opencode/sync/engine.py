@@ -170,6 +170,12 @@ class SyncRun:
         self.device = NO_DEVICE
 
     def run(self) -> SyncReport:
+        try:
+            return self._run()
+        finally:
+            self.index.close()
+
+    def _run(self) -> SyncReport:
         dry = self.options.dry_run
         with sync_lock(self.folder):
             self.device = device_id(self.folder, create=False) or NO_DEVICE
