@@ -190,6 +190,16 @@ class Machine:
         manager.close()
 
 
+def python_pass_seconds(runs: int = 9) -> float:
+    """Median wall time of ``python -c pass``: the start-up every figure is compared with."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def kb(n: int) -> str:
     return f"{n / 1024:,.0f} KiB"
 
@@ -214,6 +224,7 @@ def main() -> None:
         )
         a = Machine(data / "a", endpoint)
 
+        baseline = python_pass_seconds()
         server_before = process_cpu(server.pid)
         seconds, summary = a.sync()
         server_cpu = process_cpu(server.pid) - server_before
@@ -221,7 +232,8 @@ def main() -> None:
         rows.append(
             (
                 f"first push of {args.sessions:,} sessions",
-                f"{seconds:.1f} s ({rate:,.0f} sessions/s; CPU {summary['cpu']:.1f} s, "
+                f"{seconds:.1f} s ({rate:,.0f} sessions/s; {seconds / baseline:,.0f}x "
+                f"`python -c pass`; CPU {summary['cpu']:.1f} s, "
                 f"{args.store} CPU {server_cpu:.1f} s)",
                 f"{kb(summary['bytes_up'])} up, {summary['requests']:,} requests",
                 "PASS" if rate >= 200 else "FAIL (target ≥ 200/s)",
@@ -239,7 +251,8 @@ def main() -> None:
         rows.append(
             (
                 f"nothing changed ({args.sessions:,})",
-                f"{median:.2f} s (median of {args.runs}; CPU {cpu:.2f} s)",
+                f"{median:.2f} s (median of {args.runs}; {median / baseline:,.0f}x "
+                f"`python -c pass`; CPU {cpu:.2f} s)",
                 f"{kb(summaries[-1]['bytes_down'] + summaries[-1]['bytes_up'])}, "
                 f"{summaries[-1]['objects_up'] + summaries[-1]['objects_down']} objects, "
                 f"{summaries[-1]['requests']} requests",
@@ -259,7 +272,8 @@ def main() -> None:
         rows.append(
             (
                 f"10 changed of {args.sessions:,}",
-                f"{median:.2f} s (median of {args.runs}; CPU {statistics.median(cpus):.2f} s)",
+                f"{median:.2f} s (median of {args.runs}; {median / baseline:,.0f}x "
+                f"`python -c pass`; CPU {statistics.median(cpus):.2f} s)",
                 f"{kb(summary['bytes_up'])} up, {summary['objects_up']} objects, "
                 f"{summary['requests']} requests",
                 "PASS" if median <= 3 else "FAIL (target ≤ 3 s)",
@@ -289,6 +303,7 @@ def main() -> None:
 
     load = os.getloadavg()[0]
     print(f"### opencode sync against {args.store} on 127.0.0.1 (load average {load:.1f})\n")
+    print(f"`python -c pass` in the same run: {baseline * 1000:.0f} ms (median of 9)\n")
     print("| case | time | transferred | target |")
     print("|---|---|---|---|")
     for row in rows:
