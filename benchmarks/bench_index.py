@@ -43,6 +43,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -624,28 +625,36 @@ def load_manifest(root: Path, count: int) -> BuildStats | None:
 
 
 class OpenCounter:
-    """Counts every ``open`` of a session file (an audit hook sees each ``os.open``)."""
+    """Counts every ``open`` of a session file (an audit hook sees each ``os.open``).
+
+    The rebuild reads files in forked worker processes, which inherit the hook: each
+    process appends the names it opens to one shared log (``O_APPEND``, a line per write),
+    which is counted when the block ends.
+    """
 
     def __init__(self) -> None:
-        self.active = False
-        self.opens: Counter[str] = Counter()
+        self.log_fd: int | None = None
         sys.addaudithook(self._hook)
 
     def _hook(self, event: str, args: tuple[Any, ...]) -> None:
-        if self.active and event == "open" and args and args[0] is not None:
+        if self.log_fd is not None and event == "open" and args and args[0] is not None:
             with contextlib.suppress(TypeError):
                 name = os.fspath(args[0])
                 if isinstance(name, str) and name.endswith((".json", ".jsonl")):
-                    self.opens[name] += 1
+                    os.write(self.log_fd, name.encode() + b"\n")
 
     @contextlib.contextmanager
     def counting(self) -> Iterator[Counter[str]]:
-        self.opens = Counter()
-        self.active = True
-        try:
-            yield self.opens
-        finally:
-            self.active = False
+        opens: Counter[str] = Counter()
+        with tempfile.TemporaryDirectory() as folder:
+            log = Path(folder) / "opens.log"
+            self.log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                yield opens
+            finally:
+                os.close(self.log_fd)
+                self.log_fd = None
+                opens.update(log.read_text().splitlines())
 
 
 @dataclass

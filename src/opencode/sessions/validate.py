@@ -198,15 +198,43 @@ def nesting_depth(value: object, stop_after: int = MAX_NESTING) -> int:
     return deepest
 
 
+def nests_deeper_than(value: object, limit: int = MAX_NESTING) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels in ``value``: the same
+    answer as ``nesting_depth(value) > limit``, several times faster for the small values
+    of a message (loading a long session checks tens of thousands). Recursion stops at
+    ``limit`` levels, so a hostile value cannot exhaust the stack."""
+    if type(value) is dict:
+        children: Any = value.values()
+    elif type(value) is list:
+        children = value
+    elif isinstance(value, Mapping):
+        children = value.values()
+    elif isinstance(value, (list, tuple)):
+        children = value
+    else:
+        return False
+    if limit <= 0:
+        return True
+    for child in children:
+        if type(child) in _SCALARS:
+            continue
+        if nests_deeper_than(child, limit - 1):
+            return True
+    return False
+
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
 def check_nesting_on_load(value: object, where: str) -> None:
     """``SessionCorruptedError`` when a stored value nests deeper than ``MAX_NESTING``."""
-    if nesting_depth(value) > MAX_NESTING:
+    if nests_deeper_than(value):
         raise SessionCorruptedError(f"field '{where}': nested more than {MAX_NESTING} levels deep")
 
 
 def check_nesting_on_write(value: object, what: str) -> None:
     """``InvalidSessionValueError`` when a value to store nests deeper than ``MAX_NESTING``."""
-    if nesting_depth(value) > MAX_NESTING:
+    if nests_deeper_than(value):
         raise InvalidSessionValueError(
             f"{what} is nested more than {MAX_NESTING} levels deep; it cannot be stored"
         )
