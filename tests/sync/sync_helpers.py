@@ -54,7 +54,7 @@ def wait_for_port(port: int, *, deadline_seconds: float = 60.0) -> None:
         except OSError:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling a condition under a deadline
 
 
 @dataclass
