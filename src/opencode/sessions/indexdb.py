@@ -348,12 +348,6 @@ def _create_schema(db: sqlite3.Connection) -> None:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def tally(db: sqlite3.Connection, name: str) -> int:
-    """A count the triggers keep: ``sessions`` (all rows) or ``listed`` (not archived)."""
-    row = db.execute("SELECT n FROM tallies WHERE name = ?", (name,)).fetchone()
-    return int(row[0]) if row else 0
-
-
 @contextlib.contextmanager
 def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A write transaction, taken up front so two writers queue instead of deadlocking."""
