@@ -5,17 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from worker_child import TIMEOUT, Child
 
 from opencode.sessions import (
     Session,
@@ -26,63 +23,6 @@ from opencode.sessions import (
 )
 from opencode.sessions.locks import read_owner
 from opencode.sessions.validate import format_timestamp, utc_now
-
-WORKERS = Path(__file__).parent / "_workers"
-TIMEOUT = 60.0
-
-
-class Child:
-    """A worker process whose stdout lines can be awaited with a timeout."""
-
-    def __init__(self, script: str, *args: str | Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(WORKERS / script), *map(str, args)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-        )
-        assert self.proc.stdout is not None
-        self.fd = self.proc.stdout.fileno()
-        self.buffer = b""
-
-    def readline(self, timeout: float = TIMEOUT) -> str:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.proc.kill()
-                pytest.fail(f"{self.proc.args[1]} printed nothing for {timeout}s")
-            readable, _, _ = select.select([self.fd], [], [], left)
-            if readable:
-                chunk = os.read(self.fd, 65536)
-                if not chunk:
-                    _, err = self.proc.communicate(timeout=TIMEOUT)
-                    pytest.fail(f"{self.proc.args[1]} exited early:\n{err.decode()}")
-                self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode()
-
-    def send(self, text: str = "\n") -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text.encode())
-        self.proc.stdin.flush()
-
-    def finish(self) -> None:
-        """Let the child go on (one stdin line), then wait for a clean exit."""
-        self.send()
-        _, err = self.proc.communicate(timeout=TIMEOUT)
-        assert self.proc.returncode == 0, err.decode()
-
-    def kill(self) -> None:
-        """Make sure the child is gone and its pipes are closed (also after a failure)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=TIMEOUT)
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None and not stream.closed:
-                with contextlib.suppress(OSError):
-                    stream.close()
 
 
 @pytest.fixture

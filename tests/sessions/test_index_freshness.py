@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import select
 import sqlite3
 import stat
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from worker_child import TIMEOUT, Child
 
 from opencode.sessions import (
     Session,
@@ -38,72 +38,11 @@ from opencode.sessions.journal import OP_MESSAGE, make_record
 from opencode.sessions.listing import ListingQuery, list_page
 from opencode.sessions.lookup import resolve_session_id
 
-WORKERS = Path(__file__).parent / "_workers"
 OPENCODE = Path(sys.executable).with_name("opencode")
-TIMEOUT = 60.0
 CRASHED = 3  # the exit code of append_on_command.py's crash-at
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-class Child:
-    """A worker process whose stdout lines can be awaited with a deadline."""
-
-    def __init__(self, script: str, *args: str | Path | int) -> None:
-        self.script = script
-        self.proc = subprocess.Popen(
-            [sys.executable, str(WORKERS / script), *map(str, args)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-        )
-        assert self.proc.stdout is not None
-        self.fd = self.proc.stdout.fileno()
-        self.buffer = b""
-
-    def readline(self, timeout: float = TIMEOUT) -> str:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.proc.kill()
-                pytest.fail(f"{self.script} printed nothing for {timeout}s")
-            readable, _, _ = select.select([self.fd], [], [], left)
-            if readable:
-                chunk = os.read(self.fd, 65536)
-                if not chunk:
-                    _, err = self.proc.communicate(timeout=TIMEOUT)
-                    pytest.fail(f"{self.script} exited early:\n{err.decode()}")
-                self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode()
-
-    def send(self, text: str = "") -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(f"{text}\n".encode())
-        self.proc.stdin.flush()
-
-    def ask(self, command: str) -> str:
-        """Send one command and return its acknowledgement."""
-        self.send(command)
-        return self.readline()
-
-    def wait(self) -> int:
-        _, err = self.proc.communicate(timeout=TIMEOUT)
-        self.stderr = err.decode()
-        return self.proc.returncode
-
-    def kill(self) -> None:
-        """Make sure the child is gone and its pipes are closed (also after a failure)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=TIMEOUT)
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None and not stream.closed:
-                with contextlib.suppress(OSError):
-                    stream.close()
 
 
 @contextlib.contextmanager

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from worker_child import TIMEOUT, Child
 
 from opencode.sessions import (
     InvalidSessionValueError,
@@ -32,9 +31,7 @@ from opencode.sessions.search import (
 
 UTC = timezone.utc
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
-WORKERS = Path(__file__).parent / "_workers"
 OPENCODE = Path(sys.executable).with_name("opencode")
-TIMEOUT = 60.0
 
 
 @pytest.fixture
@@ -408,55 +405,11 @@ def test_text_rewritten_behind_the_index_is_searched_as_it_now_is(storage: Sessi
     assert found(manager.search("numbat")) == [session.id]
 
 
-class Child:
-    """``append_on_command.py`` holding a session open; each command is acknowledged."""
-
-    def __init__(self, storage: SessionStorage) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(WORKERS / "append_on_command.py"), str(storage.storage_dir)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-        )
-        assert self.proc.stdout is not None
-        self.fd = self.proc.stdout.fileno()
-        self.buffer = b""
-
-    def readline(self) -> str:
-        """The child's next line, within a generous deadline."""
-        deadline = time.monotonic() + TIMEOUT
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                pytest.fail(f"the child printed nothing for {TIMEOUT}s")
-            readable, _, _ = select.select([self.fd], [], [], left)
-            if readable:
-                chunk = os.read(self.fd, 65536)
-                if not chunk:
-                    _, err = self.proc.communicate(timeout=TIMEOUT)
-                    pytest.fail(f"the child exited early:\n{err.decode()}")
-                self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode()
-
-    def ask(self, command: str) -> str:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(f"{command}\n".encode())
-        self.proc.stdin.flush()
-        return self.readline()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate(timeout=TIMEOUT)
-
-
 def test_a_message_appended_in_another_process_is_searchable_at_once(
     storage: SessionStorage,
 ) -> None:
     reader = new_manager(storage)  # long-lived: another terminal
-    child = Child(storage)
+    child = Child("append_on_command.py", storage.storage_dir)
     try:
         word, sid = child.readline().split()
         assert word == "ready"
@@ -469,7 +422,7 @@ def test_a_message_appended_in_another_process_is_searchable_at_once(
         assert found(search(SessionIndex(storage), "wallaby")) == [sid]
         assert found(reader.search("wallaby", roles=["assistant"])) == [sid]
     finally:
-        child.close()
+        child.kill()
 
 
 # -- the command ------------------------------------------------------------------------------
