@@ -1,4 +1,4 @@
-"""The console script's own logic: argv normalisation and the listing fast path."""
+"""The console script's own logic: argv normalisation (the fast paths: ``test_fastpath.py``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import CliRunnerHelper, make_session, run_opencode
+from cli_helpers import CliRunnerHelper, run_opencode
 
 from opencode.cli.app import OpencodeGroup
-from opencode.cli.entry import fast_listing_data_dir, normalize_argv
+from opencode.cli.entry import normalize_argv
 
 
 @pytest.mark.parametrize(
@@ -49,52 +49,6 @@ def test_normalize_argv_does_not_modify_its_input() -> None:
     argv = ["--resume"]
     normalize_argv(argv)
     assert argv == ["--resume"]
-
-
-@pytest.mark.parametrize(
-    ("argv", "expected"),
-    [
-        (["--list-sessions"], (True, None)),
-        (["--list-sessions", "--data-dir", "/d"], (True, "/d")),
-        (["--data-dir", "/d", "--list-sessions"], (True, "/d")),
-        (["--data-dir=/d", "--list-sessions"], (True, "/d")),
-        (["--data-dir", "/a", "--data-dir", "/d", "--list-sessions"], (True, "/d")),
-        (["--list-sessions", "--data-dir"], (False, None)),
-        (["--list-sessions", "--data-dir="], (False, None)),
-        (["--list-sessions", "--list-sessions"], (True, None)),
-        (["--list-sessions", "session", "list"], (False, None)),
-        (["--list-sessions", "--model", "m"], (False, None)),
-        (["--list-sessions", "--resume="], (False, None)),
-        (["--list-sessions", "-h"], (False, None)),
-        (["--data-dir", "--list-sessions"], (False, None)),
-        (["session", "list"], (False, None)),
-        ([], (False, None)),
-    ],
-)
-def test_fast_listing_is_only_for_the_plain_listing(
-    argv: list[str], expected: tuple[bool, str | None]
-) -> None:
-    assert fast_listing_data_dir(argv) == expected
-
-
-def test_fast_listing_path_imports_neither_typer_nor_click() -> None:
-    make_session("Fast one")
-    code = (
-        "import sys, io\n"
-        "sys.argv = ['opencode', '--list-sessions']\n"
-        "out = io.StringIO(); real = sys.stdout; sys.stdout = out\n"
-        "from opencode.cli.entry import main\n"
-        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-        "sys.stdout = real\n"
-        "assert code == 0, code\n"
-        "assert 'Fast one' in out.getvalue(), out.getvalue()\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'click')))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
 
 
 def test_python_dash_m_opencode_works() -> None:

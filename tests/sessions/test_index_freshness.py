@@ -688,22 +688,34 @@ def test_the_listing_counts_follow_every_change(storage: SessionStorage) -> None
     manager.close()
 
 
-def test_an_index_from_before_the_counts_is_upgraded_in_place(
-    storage: SessionStorage, caplog: pytest.LogCaptureFixture
+BEFORE_TITLES = ("DROP INDEX sessions_titles",)
+BEFORE_TALLIES = (
+    *BEFORE_TITLES,
+    "DROP TRIGGER sessions_tally_insert",
+    "DROP TRIGGER sessions_tally_delete",
+    "DROP TRIGGER sessions_tally_archive",
+    "DROP TABLE tallies",
+)
+
+
+@pytest.mark.parametrize(
+    "older", [BEFORE_TALLIES, BEFORE_TITLES], ids=["before-counts", "before-title-index"]
+)
+def test_an_index_from_an_older_release_is_upgraded_in_place(
+    storage: SessionStorage, caplog: pytest.LogCaptureFixture, older: tuple[str, ...]
 ) -> None:
     for i in range(3):
         saved(storage, f"s{i}")
     setup = new_manager(storage)
     setup.archive(setup.create(title="archived").id)
     setup.close()
+    healthy_schema = index_objects(storage)
+    assert ("index", "sessions_titles") in healthy_schema
     tamper_with_index(
         storage,
         # a rebuild would start from an empty file, an upgrade keeps what is there
         "INSERT INTO state (key, value) VALUES ('marker', 'kept by the upgrade')",
-        "DROP TRIGGER sessions_tally_insert",
-        "DROP TRIGGER sessions_tally_delete",
-        "DROP TRIGGER sessions_tally_archive",
-        "DROP TABLE tallies",
+        *older,
     )
     manager = new_manager(storage)
     with caplog.at_level(logging.WARNING, logger="opencode.sessions"):
@@ -714,9 +726,11 @@ def test_an_index_from_before_the_counts_is_upgraded_in_place(
         marker = db.execute("SELECT value FROM state WHERE key = 'marker'").fetchone()
     assert marker == ("kept by the upgrade",)
     assert tallies(storage) == counted(storage) == {"sessions": 4, "listed": 3}
+    assert index_objects(storage) == healthy_schema
     manager.create(title="after the upgrade")
     manager.close()
     assert tallies(storage) == counted(storage) == {"sessions": 5, "listed": 4}
+    assert manager.index.count_matching(search="AFTER THE") == 1
 
 
 # -- links and special files in place of the index --------------------------------------------

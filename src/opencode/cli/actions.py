@@ -1,14 +1,18 @@
-"""Changes that ``opencode session ...`` and the REPL's ``/session ...`` both make, done once.
+"""Changes that two front ends make, done once: ``opencode session ...`` and the REPL's
+``/session ...``, or a Typer command and the entry point's fast path.
 
-Each returns the line to show, so the two front ends cannot drift apart.
+Each returns or prints the lines to show, so the front ends cannot drift apart.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from opencode.cli.console import printable
+from opencode.cli import console
+from opencode.cli.console import printable, say
 from opencode.cli.render import short_id
 
 if TYPE_CHECKING:
@@ -34,3 +38,28 @@ def retag(
         absent = printable(", ".join(missing))
         lines.insert(0, f"{short_id(session.id)} had no tag {absent}; nothing to remove")
     return lines
+
+
+def create_session(
+    *,
+    title: str = "",
+    tags: Sequence[str] = (),
+    model: str | None = None,
+    directory: str | None = None,
+) -> None:
+    """``opencode session new``: create a session in ``directory`` (default: here) and print
+    its id; on a terminal, also how to chat in it."""
+    from opencode.cli.resources import open_manager
+
+    manager = open_manager()
+    session = manager.create(
+        title=title,
+        working_dir=directory if directory is not None else os.getcwd(),
+        model=model,
+        tags=list(tags),
+    )
+    manager.close()
+    sys.stdout.write(f"{session.id}\n")
+    if console.stdout_is_tty():
+        short = short_id(session.id)
+        say(f"Created session {short}; chat in it with 'opencode --resume {short}'")

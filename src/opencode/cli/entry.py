@@ -7,8 +7,9 @@ Three things happen here, before Typer is imported:
 * A root option whose value is optional (``--resume``/``-r``) given without one is rewritten
   to ``--resume=`` (the "latest session" form the app understands), since Typer has no
   optional-value options.
-* ``opencode --list-sessions`` (optionally with ``--data-dir``) is served without building
-  the Typer app: it is the listing people run most and it must start fast.
+* ``opencode --list-sessions``, ``session list``, ``session search`` and ``session new``
+  with ordinary options are served without building the Typer app (``opencode.cli.fastpath``):
+  they are what people and scripts run most, and they must start fast.
 
 Which options exist and which take values is read from ``opencode.cli.argv``.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 
-from opencode.cli.argv import DATA_DIR, LIST_SESSIONS, OPTIONAL, read_root
+from opencode.cli.argv import OPTIONAL, read_root
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 PROG_NAME: Final = "opencode"
 COMPLETE_VAR: Final = "_OPENCODE_COMPLETE"
-# Root options the fast listing serves; anything else needs the app.
-FAST_LISTING_OPTIONS: Final = frozenset({LIST_SESSIONS.name, DATA_DIR.name})
 
 
 def normalize_argv(argv: Sequence[str]) -> list[str]:
@@ -50,36 +49,6 @@ def normalize_argv(argv: Sequence[str]) -> list[str]:
     return out + args[root.end :]
 
 
-def fast_listing_data_dir(argv: Sequence[str]) -> tuple[bool, str | None]:
-    """``(True, data dir or None)`` when argv is just ``--list-sessions [--data-dir D]``."""
-    root = read_root(argv)
-    names = root.names()
-    if root.end != len(argv) or LIST_SESSIONS.name not in names:
-        return False, None
-    if not names <= FAST_LISTING_OPTIONS or root.awaiting is not None:
-        return False, None
-    data_dir = root.value_of(DATA_DIR)
-    if data_dir is not None and (not data_dir or data_dir.startswith("-")):
-        return False, None  # let Typer report the usage error
-    return True, data_dir
-
-
-def _list_sessions_fast(data_dir: str | None) -> int:
-    from opencode.cli.console import setup_logging
-    from opencode.cli.errors import run_guarded
-
-    setup_logging()
-
-    def action() -> None:
-        from opencode.cli.datadir import use_data_dir
-        from opencode.cli.listing import print_listing
-
-        use_data_dir(data_dir)  # the same checks as the app's --data-dir
-        print_listing()
-
-    return run_guarded(action)
-
-
 def _tolerate_any_encoding() -> None:
     """Text the terminal's encoding cannot show becomes ``\\u2615``, never a traceback."""
     for stream in (sys.stdout, sys.stderr):
@@ -99,9 +68,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit(0)
     else:
         args = normalize_argv(args)
-        fast, data_dir = fast_listing_data_dir(args)
-        if fast:
-            raise SystemExit(_list_sessions_fast(data_dir))
+        from opencode.cli import fastpath
+
+        action = fastpath.fast_action(args)
+        if action is not None:
+            raise SystemExit(fastpath.run(action))
     from opencode.cli.app import app
 
     app(args=args, prog_name=PROG_NAME)

@@ -125,7 +125,10 @@ def silence_stdout() -> None:
 
 
 def run_guarded(action: Callable[[], object]) -> int:
-    """Run ``action`` outside Typer (the entry point's fast paths) with the same error rules."""
+    """Run ``action`` outside Typer (the entry point's fast paths) with the same error rules,
+    closing what it opened."""
+    from opencode.cli.resources import close_all
+
     try:
         action()
         sys.stdout.flush()
@@ -136,4 +139,6 @@ def run_guarded(action: Callable[[], object]) -> int:
             silence_stdout()
             return exit_codes.ERROR
         return report(exc)
+    finally:
+        close_all()
     return exit_codes.OK

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
 import typer
@@ -19,24 +19,8 @@ from typer.core import TyperCommand, TyperGroup
 
 from opencode.cli import exit_codes
 from opencode.cli.errors import is_broken_pipe, report, silence_stdout
+from opencode.cli.resources import close_all
 from opencode.errors import OpencodeError
-
-_closers: list[Callable[[], None]] = []
-
-
-def close_when_done(close: Callable[[], None]) -> None:
-    """Run ``close`` when the command ends (an index left to the garbage collector keeps its
-    files open: ``sqlite3.Connection`` sits in a reference cycle)."""
-    _closers.append(close)
-
-
-def _close_all() -> None:
-    while _closers:
-        close = _closers.pop()
-        try:
-            close()
-        except (OpencodeError, OSError) as exc:  # told, and the other closers still run
-            report(exc)
 
 
 class ReportingGroup(TyperGroup):
@@ -53,7 +37,7 @@ class ReportingGroup(TyperGroup):
                 raise typer.Exit(exit_codes.ERROR) from None
             raise typer.Exit(report(exc)) from None
         finally:
-            _close_all()
+            close_all()
 
     def main(
         self,

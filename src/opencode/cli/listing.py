@@ -6,6 +6,7 @@ What to list is the library's decision (``opencode.sessions.listing``); this ren
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final, TextIO
 
 from opencode.cli.boxtable import box_table, cell_len, terminal_width
-from opencode.cli.console import printable
+from opencode.cli.console import printable, say
 from opencode.cli.render import (
     SHORT_ID_LENGTH,
     WIDE_TABLE_COLUMNS,
@@ -313,6 +314,70 @@ def print_listing(
     _print_table(page, wide=wide, tree=tree, details=details, streams=streams)
 
 
+def listing_conflict(
+    *,
+    here: bool,
+    directory: bool,
+    json_output: bool,
+    quiet: bool,
+    archived: bool,
+    everything: bool,
+) -> str | None:
+    """The usage error in ``session list``'s options (two that exclude each other), if any."""
+    for first, second, both in (
+        ("--here", "--dir", here and directory),
+        ("--json", "--quiet", json_output and quiet),
+        ("--archived", "--all", archived and everything),
+    ):
+        if both:
+            return f"{first} and {second} cannot be used together"
+    return None
+
+
+def list_command(
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    tags: Sequence[str] = (),
+    search: str | None = None,
+    here: bool = False,
+    directory: str | None = None,
+    sort: str = "updated",
+    ascending: bool | None = None,
+    archived: bool = False,
+    everything: bool = False,
+    tree: bool = False,
+    details: bool = False,
+    output: str = "table",
+) -> None:
+    """``opencode session list`` once its options are read (by Typer or the fast path).
+
+    ``limit`` None is a page in the table and everything as data; ``sort`` is a short
+    sort name (``updated``, ``title``, ...), ``ascending`` None its natural direction.
+    """
+    from opencode.paths import project_root
+    from opencode.sessions.index import SORT_ALIASES
+    from opencode.sessions.listing import DEFAULT_PAGE, ListingQuery
+
+    if limit is None:
+        limit = DEFAULT_PAGE if output == "table" else 0
+    root = project_root(os.getcwd()) if here else None
+    if root is not None and output == "table":
+        say(f"Sessions under {root}")
+    query = ListingQuery(
+        limit=limit or None,
+        offset=offset,
+        sort_by=SORT_ALIASES.get(sort, sort),
+        descending=not ascending if ascending is not None else sort != "title",
+        tags=tuple(tags),
+        search=search,
+        working_dir=directory,
+        under_dir=root,
+        archived=True if archived else None if everything else False,
+    )
+    print_listing(query, output=output, wide=True, tree=tree, details=details)
+
+
 def _json_row(summary: SessionSummary, *, details: bool) -> dict[str, object]:
     """A summary as JSON; ``details`` adds bytes on disk and the tokens split."""
     row: dict[str, object] = summary.to_dict()
@@ -331,8 +396,6 @@ def _print_table(
     details: bool,
     streams: tuple[TextIO, TextIO],
 ) -> None:
-    from opencode.cli.console import say
-
     out, err = streams
     if not page.rows:
         if page.total == 0 and not page.query.filtered:

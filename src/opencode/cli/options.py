@@ -13,20 +13,20 @@ from opencode.cli import console, exit_codes
 from opencode.cli.completion import session_id_completions
 from opencode.cli.console import say
 from opencode.cli.errors import CommandError
-from opencode.cli.groups import close_when_done
+from opencode.cli.resources import open_manager
 
 if TYPE_CHECKING:
     from opencode.sessions import SessionManager
 
-
-def open_manager() -> SessionManager:
-    """A manager over ``<data root>/sessions`` (``--data-dir`` has set the root by now)."""
-    from opencode.sessions import SessionManager, SessionStorage
-
-    manager = SessionManager(storage=SessionStorage())
-    manager.index.rebuild_progress = console.progress_bar("Indexing sessions")
-    close_when_done(manager.close)
-    return manager
+__all__ = [
+    "ID_HELP",
+    "JsonFlag",
+    "SessionIdArg",
+    "complete_session_id",
+    "confirm",
+    "open_manager",
+    "resolve_session_id",
+]
 
 
 def resolve_session_id(manager: SessionManager, text: str) -> str:

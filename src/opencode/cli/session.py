@@ -6,7 +6,6 @@ result; errors travel up to the root group, which prints them (see ``errors.py``
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Annotated, ClassVar
 
 import typer
 
-from opencode.cli import console, render
+from opencode.cli import render
 from opencode.cli.console import out, say
 from opencode.cli.errors import CommandError
 from opencode.cli.groups import Command, LazyGroup
@@ -108,18 +107,14 @@ def new_session(
     ] = None,
 ) -> None:
     """Create a session without starting a chat, and print its id."""
-    manager = open_manager()
-    session = manager.create(
+    from opencode.cli.actions import create_session
+
+    create_session(
         title=title,
-        working_dir=directory if directory is not None else os.getcwd(),
+        tags=tags or (),
         model=model,
-        tags=tags or [],
+        directory=str(directory) if directory is not None else None,
     )
-    manager.close()
-    sys.stdout.write(f"{session.id}\n")
-    if console.stdout_is_tty():
-        short = render.short_id(session.id)
-        say(f"Created session {short}; chat in it with 'opencode --resume {short}'")
 
 
 @app.command("list", cls=Command)
@@ -180,36 +175,33 @@ def list_sessions(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print ids only.")] = False,
 ) -> None:
     """List sessions, pinned first, then the most recently used."""
-    if here and directory is not None:
-        ctx.fail("--here and --dir cannot be used together")
-    if json_output and quiet:
-        ctx.fail("--json and --quiet cannot be used together")
-    if archived and everything:
-        ctx.fail("--archived and --all cannot be used together")
-    from opencode.paths import project_root
-    from opencode.sessions.index import SORT_ALIASES
-    from opencode.sessions.listing import DEFAULT_PAGE, ListingQuery
+    from opencode.cli.listing import list_command, listing_conflict
 
-    output = "json" if json_output else "ids" if quiet else "table"
-    if limit is None:
-        limit = DEFAULT_PAGE if output == "table" else 0
-    root = project_root(os.getcwd()) if here else None
-    if root is not None and output == "table":
-        say(f"Sessions under {root}")
-    query = ListingQuery(
-        limit=limit or None,
-        offset=offset,
-        sort_by=SORT_ALIASES.get(sort.value, sort.value),
-        descending=not ascending if ascending is not None else sort is not SortField.title_,
-        tags=tuple(tags or ()),
-        search=search,
-        working_dir=str(directory) if directory else None,
-        under_dir=root,
-        archived=True if archived else None if everything else False,
+    conflict = listing_conflict(
+        here=here,
+        directory=directory is not None,
+        json_output=json_output,
+        quiet=quiet,
+        archived=archived,
+        everything=everything,
     )
-    from opencode.cli.listing import print_listing
-
-    print_listing(query, output=output, wide=True, tree=tree, details=details)
+    if conflict:
+        ctx.fail(conflict)
+    list_command(
+        limit=limit,
+        offset=offset,
+        tags=tags or (),
+        search=search,
+        here=here,
+        directory=str(directory) if directory else None,
+        sort=sort.value,
+        ascending=ascending,
+        archived=archived,
+        everything=everything,
+        tree=tree,
+        details=details,
+        output="json" if json_output else "ids" if quiet else "table",
+    )
 
 
 @app.command("show", cls=Command)
