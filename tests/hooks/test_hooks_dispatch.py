@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,59 @@ def test_a_dispatched_hook_completes_when_the_process_exits_right_away(
     )
     assert proc.returncode == 0, proc.stderr
     assert out.read_text() == "done s1\n"
+
+
+# -- no hooks file, no engine ------------------------------------------------------------------
+
+WriteHooks = Callable[..., Path]  # the write_hooks fixture
+
+_SESSION_EVENTS_IN_A_CHILD = """
+import os, sys
+from opencode.sessions import SessionManager
+manager = SessionManager()
+manager.create(title="t", working_dir=os.getcwd())
+manager.add_message("user", "hello")
+manager.close()
+loaded = "opencode.hooks.registry" in sys.modules
+if loaded:
+    from opencode.hooks import wait_for_hooks
+    assert wait_for_hooks(30)
+print(loaded)
+"""
+
+
+def _events_in_a_child(cwd: Path) -> bool:
+    """Run a session's life in a fresh process in ``cwd``; whether it loaded the hook engine."""
+    result = subprocess.run(
+        [sys.executable, "-c", _SESSION_EVENTS_IN_A_CHILD],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return {"True": True, "False": False}[result.stdout.strip()]
+
+
+def test_session_events_skip_the_engine_until_a_hooks_file_exists(
+    work_dir: Path, config_dir: Path, write_hooks: WriteHooks, tmp_path: Path
+) -> None:
+    assert _events_in_a_child(work_dir) is False
+
+    marker = tmp_path / "started"
+    write_hooks(
+        config_dir / "hooks.json",
+        [{"event": "session:start", "command": f"touch {marker}"}],
+    )
+    assert _events_in_a_child(work_dir) is True
+    assert marker.exists()  # and the hook ran
+
+
+def test_an_untrusted_project_hooks_file_still_loads_the_engine_to_warn(
+    work_dir: Path, write_hooks: WriteHooks
+) -> None:
+    write_hooks(
+        work_dir / ".opencode" / "hooks.json", [{"event": "session:start", "command": "true"}]
+    )
+    assert _events_in_a_child(work_dir) is True

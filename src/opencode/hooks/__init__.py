@@ -7,26 +7,54 @@ Hooks come from ``<config dir>/hooks.json`` (the user's own) and a project's
 
 from __future__ import annotations
 
-from opencode.hooks.config import ConfiguredHook, global_hooks_file, load_hooks
-from opencode.hooks.dispatcher import dispatch, wait_for_hooks
-from opencode.hooks.errors import (
-    CorruptTrustStoreError,
-    HookError,
-    InvalidHookError,
-    NoProjectHooksError,
-    TrustStoreError,
-)
-from opencode.hooks.events import EventType, HookEvent
-from opencode.hooks.executor import HookResult, fire_event, fire_event_sync, run_hook
-from opencode.hooks.hook import Hook
-from opencode.hooks.registry import HookRegistry
-from opencode.hooks.trust import (
-    TrustedProject,
-    find_project_hooks_file,
-    is_trusted,
-    trust_file,
-    trust_project,
-)
+import importlib
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from opencode.hooks.config import ConfiguredHook, load_hooks
+    from opencode.hooks.dispatcher import dispatch, wait_for_hooks
+    from opencode.hooks.errors import (
+        CorruptTrustStoreError,
+        HookError,
+        InvalidHookError,
+        NoProjectHooksError,
+        TrustStoreError,
+    )
+    from opencode.hooks.events import EventType, HookEvent
+    from opencode.hooks.executor import HookResult, fire_event, fire_event_sync, run_hook
+    from opencode.hooks.files import find_project_hooks_file, global_hooks_file
+    from opencode.hooks.hook import Hook
+    from opencode.hooks.registry import HookRegistry
+    from opencode.hooks.trust import TrustedProject, is_trusted, trust_file, trust_project
+
+# Names load on first use: a session event with no hooks file around never loads the engine.
+_WHERE = {
+    "ConfiguredHook": "config",
+    "CorruptTrustStoreError": "errors",
+    "EventType": "events",
+    "Hook": "hook",
+    "HookError": "errors",
+    "HookEvent": "events",
+    "HookRegistry": "registry",
+    "HookResult": "executor",
+    "InvalidHookError": "errors",
+    "NoProjectHooksError": "errors",
+    "TrustStoreError": "errors",
+    "TrustedProject": "trust",
+    "dispatch": "dispatcher",
+    "find_project_hooks_file": "files",
+    "fire_event": "executor",
+    "fire_event_sync": "executor",
+    "global_hooks_file": "files",
+    "is_trusted": "trust",
+    "load_hooks": "config",
+    "run_hook": "executor",
+    "trust_file": "trust",
+    "trust_project": "trust",
+    "wait_for_hooks": "dispatcher",
+}
 
 __all__ = [
     "ConfiguredHook",
@@ -53,3 +81,16 @@ __all__ = [
     "trust_project",
     "wait_for_hooks",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'opencode.hooks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"opencode.hooks.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -19,15 +19,9 @@ from typing import Any, Final, Literal
 from opencode.hooks.errors import InvalidHookError, TrustStoreError
 from opencode.hooks.events import EventType
 from opencode.hooks.fileio import loads_bounded, read_regular_file
+from opencode.hooks.files import global_hooks_file, project_hooks_file
 from opencode.hooks.hook import Hook, unknown_alternatives
-from opencode.hooks.trust import (
-    HOOKS_FILE_NAME,
-    find_project_hooks_file,
-    hash_bytes,
-    is_trusted_digest,
-    project_dir_of,
-)
-from opencode.paths import config_dir
+from opencode.hooks.trust import hash_bytes, is_trusted_digest, project_dir_of
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +53,6 @@ class ConfiguredHook:
     def will_run(self) -> bool:
         """Enabled, able to match some event, and (for project hooks) trusted."""
         return self.trusted and self.hook.enabled and self.matches_known_event
-
-
-def global_hooks_file() -> Path:
-    """The user's own hooks, trusted by definition."""
-    return config_dir() / HOOKS_FILE_NAME
 
 
 def _parse_entries(raw: bytes, path: Path) -> list[Any] | None:
@@ -184,14 +173,6 @@ def _load_project(path: Path, notify_untrusted: bool) -> list[ConfiguredHook]:
     return hooks
 
 
-def _project_file(cwd: Path | None) -> Path | None:
-    try:
-        start = cwd if cwd is not None else Path.cwd()
-    except OSError:  # the working directory was deleted
-        return None
-    return find_project_hooks_file(start)
-
-
 def load_hooks(cwd: Path | None = None, *, notify_untrusted: bool = True) -> list[ConfiguredHook]:
     """Every configured hook: global ones first, then the project's (found from ``cwd``).
 
@@ -201,7 +182,7 @@ def load_hooks(cwd: Path | None = None, *, notify_untrusted: bool = True) -> lis
     """
     global_file = global_hooks_file()
     loaded = _guarded(global_file, lambda: _load_global(global_file))
-    project_file = _project_file(cwd)
+    project_file = project_hooks_file(cwd)
     if project_file is not None:
         loaded += _guarded(project_file, lambda: _load_project(project_file, notify_untrusted))
     return loaded

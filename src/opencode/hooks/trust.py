@@ -30,14 +30,13 @@ from opencode.hooks.fileio import (
     read_regular_file,
     write_atomic,
 )
+from opencode.hooks.files import HOOKS_FILE_NAME, PROJECT_HOOKS_DIR, find_project_hooks_file
 from opencode.paths import config_dir
 
 logger = logging.getLogger(__name__)
 
 TRUST_FILE_NAME: Final = "trusted-projects.json"
 TRUST_FORMAT_VERSION: Final = 1
-PROJECT_HOOKS_DIR: Final = ".opencode"
-HOOKS_FILE_NAME: Final = "hooks.json"
 
 
 @dataclass(frozen=True)
@@ -63,42 +62,6 @@ def hash_bytes(content: bytes) -> str:
 def project_dir_of(hooks_file: Path) -> Path:
     """``<project>/.opencode/hooks.json`` -> ``<project>``."""
     return hooks_file.parent.parent
-
-
-def _home() -> Path | None:
-    try:
-        return Path.home().resolve()
-    except (RuntimeError, OSError):  # no HOME and no passwd entry
-        return None
-
-
-def find_project_hooks_file(start: Path) -> Path | None:
-    """The nearest ``.opencode/hooks.json`` at or above ``start``.
-
-    The search stops before ``$HOME``'s parent and never looks in its ancestors (``/home``,
-    ``/``), so a stray file there cannot attach hooks to every project on the machine.
-    """
-    try:
-        current = start.expanduser().resolve()
-    except OSError:
-        return None
-    home = _home()
-    stop = home.parent if home is not None else None
-    for folder in (current, *current.parents):
-        if stop is not None and (folder == stop or stop.is_relative_to(folder)):
-            break
-        candidate = folder / PROJECT_HOOKS_DIR / HOOKS_FILE_NAME
-        if _is_file(candidate):
-            return candidate
-    return None
-
-
-def _is_file(path: Path) -> bool:
-    # Before 3.13 ``Path.is_file`` raises on e.g. a folder we may not search.
-    try:
-        return path.is_file()
-    except OSError:
-        return False
 
 
 def _corrupt(path: Path, reason: str) -> CorruptTrustStoreError:

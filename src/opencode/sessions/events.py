@@ -8,6 +8,7 @@ hooks (``opencode.hooks``) get the same events. Neither can break the session fl
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -54,7 +55,16 @@ class SessionEvents:
 
 
 def dispatch_shell_hooks(event: str, session: Session, message: SessionMessage | None) -> None:
-    """Hand the event to ``opencode.hooks`` (which runs hooks in the background)."""
+    """Hand the event to ``opencode.hooks`` (which runs hooks in the background).
+
+    Until something in this process has loaded the hook registry, hooks can only come from
+    files; with none around, the engine is not loaded at all.
+    """
+    if "opencode.hooks.registry" not in sys.modules:
+        from opencode.hooks.files import any_hooks_file
+
+        if not any_hooks_file():
+            return
     try:
         from opencode.hooks import HookEvent, dispatch
     except ImportError:  # pragma: no cover - the hooks package ships with opencode
