@@ -143,14 +143,14 @@ def test_save_writes_a_synced_temp_file_in_the_folder_renames_it_and_syncs_the_f
     old_inode = path.stat().st_ino
 
     events: list[tuple[Any, ...]] = []
-    real_mkstemp = tempfile.mkstemp
+    real_create = fsutil.create_temp_file
 
-    def recording_mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
-        fd, name = real_mkstemp(*args, **kwargs)
+    def recording_create(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        fd, name = real_create(*args, **kwargs)
         events.append(("mkstemp", Path(name).parent, Path(name).name, os.fstat(fd).st_ino))
         return fd, name
 
-    monkeypatch.setattr(tempfile, "mkstemp", recording_mkstemp)
+    monkeypatch.setattr(fsutil, "create_temp_file", recording_create)
     monkeypatch.setattr(fsutil, "os", RecordingOs(events))
     session.add_message(SessionMessage(role="assistant", content="second version"))
     storage.save(session)
@@ -1043,3 +1043,22 @@ def test_normal_exit_without_close_saves_the_snapshot_and_does_not_hang(
     assert data["journal_seq"] == count
     journal_path = storage.get_journal_path(sid)
     assert not journal_path.exists() or journal_path.stat().st_size == 0
+
+
+def test_temp_files_are_created_exclusively_and_never_through_a_planted_link(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "target"
+    target.write_bytes(b"kept")
+    fd, name = fsutil.create_temp_file(tmp_path, "s.json")
+    os.close(fd)
+    assert Path(name).parent == tmp_path and Path(name).name.startswith(".s.json.")
+    assert stat.S_IMODE(os.lstat(name).st_mode) & 0o077 == 0
+    second_fd, second = fsutil.create_temp_file(tmp_path, "s.json")
+    os.close(second_fd)
+    assert second != name  # a fresh name each time
+    os.unlink(second)
+    os.symlink(target, second)  # someone plants a link where a temp file could go
+    fsutil.atomic_write(tmp_path / "s.json", b"new")
+    assert target.read_bytes() == b"kept"
+    assert (tmp_path / "s.json").read_bytes() == b"new"
