@@ -8,7 +8,6 @@ follows Rich's rules (none when the stream is not a terminal or ``NO_COLOR`` is 
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import sys
 from collections.abc import Callable
@@ -113,25 +112,35 @@ def stdout_is_tty() -> bool:
         return False
 
 
-class _StderrWarningHandler(logging.Handler):
-    """``warning: <message>`` on the stderr of the moment (no tracebacks)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed log call must not break the command
-            message = str(record.msg)
-        label = "warning" if record.levelno < logging.ERROR else "error"
-        with contextlib.suppress(OSError, ValueError):
-            print(f"{label}: {printable(message)}", file=sys.stderr)
-
-
 def setup_logging() -> None:
-    """Show the library's warnings (a corrupt file skipped, a repaired index) on stderr."""
+    """Show the library's warnings (a corrupt file skipped, a repaired index) on stderr.
+
+    The handler is attached when the library first logs: a command that logs nothing never
+    imports ``logging``.
+    """
+    from opencode.logs import when_logging_starts
+
+    when_logging_starts(_attach_stderr_handler)
+
+
+def _attach_stderr_handler() -> None:
+    import logging
+
+    class StderrWarningHandler(logging.Handler):
+        """``warning: <message>`` on the stderr of the moment (no tracebacks)."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                message = record.getMessage()
+            except Exception:  # a malformed log call must not break the command
+                message = str(record.msg)
+            label = "warning" if record.levelno < logging.ERROR else "error"
+            with contextlib.suppress(OSError, ValueError):
+                print(f"{label}: {printable(message)}", file=sys.stderr)
+
     logger = logging.getLogger("opencode")
-    if not any(isinstance(h, _StderrWarningHandler) for h in logger.handlers):
-        handler = _StderrWarningHandler(logging.WARNING)
-        logger.addHandler(handler)
+    if not any(type(h).__name__ == StderrWarningHandler.__name__ for h in logger.handlers):
+        logger.addHandler(StderrWarningHandler(logging.WARNING))
 
 
 def progress_bar(label: str) -> Callable[[int, int], None] | None:

@@ -8,7 +8,6 @@ hooks. A pattern no known event can match is loaded (so it can be listed) but ne
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable
@@ -22,8 +21,9 @@ from opencode.hooks.fileio import loads_bounded, read_regular_file
 from opencode.hooks.files import global_hooks_file, project_hooks_file
 from opencode.hooks.hook import Hook, unknown_alternatives
 from opencode.hooks.trust import hash_bytes, is_trusted_digest, project_dir_of
+from opencode.logs import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 HookSource = Literal["global", "project"]
 GLOBAL: Final = "global"

@@ -8,7 +8,6 @@ queue is empty, so an idle process has no extra thread and exit is never held up
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections import deque
@@ -17,8 +16,9 @@ from opencode.hooks.events import HookEvent
 from opencode.hooks.executor import run_hooks
 from opencode.hooks.hook import Hook
 from opencode.hooks.registry import HookRegistry
+from opencode.logs import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 class HookDispatcher:

@@ -7,7 +7,6 @@ down everything it started (a ``sleep`` grandchild included) and the caller is n
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import subprocess
@@ -18,8 +17,9 @@ from typing import Final
 from opencode.hooks.events import HookEvent
 from opencode.hooks.hook import Hook
 from opencode.hooks.registry import HookRegistry
+from opencode.logs import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 FALLBACK_SHELL: Final = "/bin/sh"
 # After a kill, how long to wait for the pipes to close (a process that escaped the group

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,9 +30,10 @@ from opencode.hooks.fileio import (
     write_atomic,
 )
 from opencode.hooks.files import HOOKS_FILE_NAME, PROJECT_HOOKS_DIR, find_project_hooks_file
+from opencode.logs import get_logger
 from opencode.paths import config_dir
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 TRUST_FILE_NAME: Final = "trusted-projects.json"
 TRUST_FORMAT_VERSION: Final = 1

@@ -6,11 +6,12 @@ interpreter exit never waits for it; the manager saves on exit itself.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 
-logger = logging.getLogger(__name__)
+from opencode.logs import get_logger
+
+logger = get_logger(__name__)
 
 
 class AutoSaver:

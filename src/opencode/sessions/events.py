@@ -7,15 +7,16 @@ hooks (``opencode.hooks``) get the same events. Neither can break the session fl
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from opencode.logs import get_logger
+
 if TYPE_CHECKING:
     from opencode.sessions.models import Session, SessionMessage
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 SESSION_EVENTS: Final = ("session:start", "session:end", "session:message", "session:save")
 

@@ -8,7 +8,6 @@ caps and turns ``OSError`` into ``SessionStorageError`` / ``SessionCorruptedErro
 from __future__ import annotations
 
 import errno
-import logging
 from pathlib import Path
 from typing import Any, Final
 
@@ -16,13 +15,14 @@ import orjson
 
 from opencode import fsutil
 from opencode.fsutil import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, write_all
+from opencode.logs import get_logger
 from opencode.sessions.errors import (
     InvalidSessionValueError,
     SessionCorruptedError,
     SessionStorageError,
 )
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 __all__ = ["PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "write_all"]
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import logging
 import os
 import sqlite3
 import time
@@ -31,6 +30,7 @@ from typing import Any, Final
 
 import orjson
 
+from opencode.logs import get_logger
 from opencode.sessions import indexdb
 from opencode.sessions.errors import (
     InvalidSessionValueError,
@@ -45,7 +45,7 @@ from opencode.sessions.storage import SessionStorage
 from opencode.sessions.titles import storable_text
 from opencode.sessions.validate import format_timestamp, parse_timestamp
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 SORT_COLUMNS: Final = {
     "active_at": "active_at",

@@ -11,7 +11,6 @@ reported.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,12 +20,13 @@ from typing import Any, Final
 import orjson
 
 from opencode import fsutil
+from opencode.logs import get_logger
 from opencode.sessions.errors import InvalidSessionValueError, SessionCorruptedError
 from opencode.sessions.fileio import encode_json, storage_error
 from opencode.sessions.models import Session, SessionMessage, ToolInvocation, check_token_totals
 from opencode.sessions.validate import as_object, format_timestamp, opt_int, timestamp, utc_now
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 OP_MESSAGE: Final = "message"
 OP_TOOL: Final = "tool"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import logging
 import os
 import sqlite3
 import threading
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import orjson
 
+from opencode.logs import get_logger
 from opencode.sessions import titles
 from opencode.sessions.autosave import AutoSaver
 from opencode.sessions.errors import (
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from opencode.sessions.search import SearchHit
     from opencode.sessions.trash import Trash, TrashOutcome
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # Past this size the journal is folded into the snapshot, bounding replay time on resume.
 # The journal is folded into the snapshot once it passes this size and COMPACT_RATIO times

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 import orjson
 
 from opencode import fsutil, paths
+from opencode.logs import get_logger
 from opencode.sessions.errors import (
     SessionCorruptedError,
     SessionNotFoundError,
@@ -42,7 +42,7 @@ from opencode.sessions.models import Session
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 SESSION_SUFFIX: Final = ".json"
 JOURNAL_SUFFIX: Final = ".jsonl"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ import orjson
 
 from opencode import fsutil
 from opencode.fsutil import PRIVATE_FILE_MODE
+from opencode.logs import get_logger
 from opencode.sessions.errors import (
     InvalidSessionValueError,
     SessionCorruptedError,
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from opencode.sessions.index import SessionIndex
     from opencode.sessions.storage import SessionStorage
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 RECORD_SUFFIX: Final = ".trashed"
 MAX_TRASH_AGE_DAYS: Final = 36500

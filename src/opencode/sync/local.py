@@ -13,11 +13,11 @@ index update; a delete goes to the trash.
 from __future__ import annotations
 
 import copy
-import logging
 import os
 import sqlite3
 from dataclasses import dataclass
 
+from opencode.logs import get_logger
 from opencode.sessions import forks, titles
 from opencode.sessions.errors import SessionError, SessionNotFoundError
 from opencode.sessions.index import SessionIndex, file_stat
@@ -29,7 +29,7 @@ from opencode.sync.manifest import Entry, Metadata, encode_session
 from opencode.sync.merge import LocalVersion
 from opencode.sync.state import Stat
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # Metadata that describes a session's place in one store, not the session: a fork drops it.
 STORE_METADATA = ("pinned", "archived_at", "imported_from")

@@ -11,13 +11,13 @@ second one. ``import_all`` does the same for every session in a tool's own folde
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
+from opencode.logs import get_logger
 from opencode.sessions.errors import (
     InvalidSessionIdError,
     InvalidSessionValueError,
@@ -56,7 +56,7 @@ __all__ = [
     "import_source",
 ]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 IMPORTED_FROM: Final = "imported_from"
 IMPORTED: Final = "imported"
