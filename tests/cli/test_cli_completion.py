@@ -26,7 +26,6 @@ from cli_helpers import (
 )
 from typer.testing import CliRunner
 
-from opencode import paths
 from opencode.cli import argv, completion, completion_scripts
 from opencode.cli.app import app
 from opencode.cli.completion import completes_session_id, session_id_completions
@@ -411,30 +410,13 @@ def test_completion_path_imports_only_what_it_needs() -> None:
         "opencode.cli.argv",
         "opencode.cli.completion",
         "opencode.cli.entry",
+        "opencode.paths",
         "opencode.sessions",
         "opencode.sessions.indexfile",
     }
+    assert "pathlib" not in loaded and "platformdirs" not in loaded
     others = {name for name in loaded - ours if name.split(".")[0] not in sys.stdlib_module_names}
     assert others == set()  # typer, click, rich, httpx, orjson, platformdirs...
-
-
-@pytest.mark.parametrize(
-    "env",
-    [
-        {},
-        {"XDG_DATA_HOME": "/x/data"},
-        {"XDG_DATA_HOME": "relative/data"},
-        {"XDG_DATA_HOME": ""},
-        {"OPENCODE_DATA_DIR": "~/od"},
-    ],
-)
-def test_default_data_dir_matches_paths(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
-) -> None:
-    monkeypatch.delenv("OPENCODE_DATA_DIR")
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    assert completion.default_data_dir() == str(paths.data_dir())
 
 
 # -- the shipped scripts ----------------------------------------------------------------------

@@ -45,26 +45,10 @@ MAX_COMPLETIONS: Final = 200
 
 
 def default_data_dir() -> str:
-    """The data root ``opencode.paths.data_dir()`` gives, without importing platformdirs.
+    """The data root (as ``opencode.paths.data_dir()``, without importing pathlib)."""
+    from opencode.paths import data_root
 
-    Only the common Linux and macOS cases are computed here; anything unusual asks
-    platformdirs itself so the answer never differs.
-    """
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return os.path.expanduser(override)
-    home = os.environ.get("HOME", "")
-    xdg = os.environ.get("XDG_DATA_HOME", "")
-    plain_linux = sys.platform.startswith("linux") and not hasattr(sys, "getandroidapilevel")
-    if os.path.isabs(home) and (plain_linux or (sys.platform == "darwin" and not xdg)):
-        if plain_linux and os.path.isabs(xdg):
-            return os.path.join(xdg, APP_NAME)
-        if not xdg:
-            base = ".local/share" if plain_linux else "Library/Application Support"
-            return os.path.join(home, base, APP_NAME)
-    from opencode.paths import data_dir
-
-    return str(data_dir())
+    return data_root()
 
 
 def index_path(data_dir: str | None = None) -> str:
