@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from opencode.cli import console
 from opencode.cli.console import printable, say
 from opencode.cli.render import short_id
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from opencode.sessions import SessionManager
 

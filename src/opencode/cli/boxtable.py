@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import unicodedata
 from collections.abc import Sequence
-from typing import Final, TextIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Final, TextIO
 
 ELLIPSIS: Final = "…"
 DEFAULT_WIDTH: Final = 80

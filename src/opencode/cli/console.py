@@ -11,9 +11,11 @@ import contextlib
 import re
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, TextIO
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Final, TextIO
+
     from rich.console import Console
 
 # C0 and C1 controls, DEL, and the bidi overrides that can make text display reversed.

@@ -11,11 +11,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final, TextIO
 
 from opencode.cli import exit_codes
 from opencode.cli.console import error, hint, say
 from opencode.errors import OpencodeError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Final, TextIO
 
 MAX_CANDIDATES: Final = 10
 

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Final, TextIO
 
 from opencode.cli.boxtable import box_table, cell_len, terminal_width
 from opencode.cli.console import printable, say
@@ -29,7 +28,10 @@ from opencode.cli.render import (
     utc_now,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Final, TextIO
+
     from rich.table import Table
 
     from opencode.sessions import SessionStorage, SessionSummary

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final
 
 from opencode.cli.console import printable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from rich.table import Table
     from rich.text import Text
 

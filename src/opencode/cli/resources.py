@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from opencode.sessions import SessionManager
+    from opencode.sessions import SessionIndex, SessionManager
 
 _closers: list[Callable[[], None]] = []
 
@@ -44,3 +44,15 @@ def open_manager() -> SessionManager:
     manager.index.rebuild_progress = progress_bar("Indexing sessions")
     close_when_done(manager.close)
     return manager
+
+
+def open_index() -> SessionIndex:
+    """The index of ``<data root>/sessions`` alone, for commands that only read it (no
+    manager, no hooks engine), closed when the command ends."""
+    from opencode.cli.console import progress_bar
+    from opencode.sessions import SessionIndex, SessionStorage
+
+    index = SessionIndex(SessionStorage())
+    index.rebuild_progress = progress_bar("Indexing sessions")
+    close_when_done(index.close)
+    return index

@@ -40,13 +40,14 @@ def run_search(
     json_output: bool = False,
 ) -> None:
     """Search every session for ``query`` and print the hits (or JSON with ``json_output``)."""
-    from opencode.cli.resources import open_manager
+    from opencode.cli.resources import open_index
     from opencode.paths import project_root
     from opencode.sessions.dates import parse_since
+    from opencode.sessions.search import search
 
-    manager = open_manager()
     root = project_root(os.getcwd()) if here else None
-    hits = manager.search(
+    hits = search(
+        open_index(),
         query,
         roles=list(roles),
         tags=tags,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Final
 
 from opencode.sessions.errors import InvalidSessionValueError
 from opencode.sessions.validate import parse_timestamp, utc_now
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Final
 
 _RELATIVE: Final = re.compile(r"(\d{1,6})\s*(m|min|h|d|w|y)", re.IGNORECASE)
 _UNITS: Final = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}

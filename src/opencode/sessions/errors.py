@@ -7,10 +7,10 @@ the spec's ``except`` ladder (not found, corrupted, then storage) reads naturall
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from opencode.errors import OpencodeError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from opencode.sessions.models import SessionSummary
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 from pathlib import Path
-from typing import Any, Final
 
 import orjson
 
@@ -21,6 +20,10 @@ from opencode.sessions.errors import (
     SessionCorruptedError,
     SessionStorageError,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 logger = get_logger(__name__)
 

@@ -8,11 +8,14 @@ rewind can say which session still holds the full history.
 from __future__ import annotations
 
 import copy
-from typing import Any, Final
 
 from opencode.sessions.errors import InvalidSessionValueError
 from opencode.sessions.models import Session, SessionMessage
 from opencode.sessions.validate import MAX_COUNT, utc_now
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 FORKED_FROM: Final = "forked_from"
 # Per-message token usage, when the chat loop recorded it (see ``message_usage``).

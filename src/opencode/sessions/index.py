@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Final
 
 import orjson
 
@@ -44,6 +43,10 @@ from opencode.sessions.rebuild import FileState, read_all
 from opencode.sessions.storage import SessionStorage
 from opencode.sessions.titles import storable_text
 from opencode.sessions.validate import format_timestamp, parse_timestamp
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 logger = get_logger(__name__)
 

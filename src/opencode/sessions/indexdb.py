@@ -21,9 +21,12 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
 
 from opencode.sessions.indexfile import FILE_PREFIX, FILE_SUFFIX, INDEX_FOLDER, SCHEMA_VERSION
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 # A writer waits this long for another before SQLITE_BUSY; nobody holds the lock that long.
 BUSY_TIMEOUT_MS: Final = 30_000

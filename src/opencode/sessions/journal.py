@@ -15,7 +15,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
 
 import orjson
 
@@ -25,6 +24,10 @@ from opencode.sessions.errors import InvalidSessionValueError, SessionCorruptedE
 from opencode.sessions.fileio import encode_json, storage_error
 from opencode.sessions.models import Session, SessionMessage, ToolInvocation, check_token_totals
 from opencode.sessions.validate import as_object, format_timestamp, opt_int, timestamp, utc_now
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 logger = get_logger(__name__)
 

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Literal
 
 import orjson
 
@@ -26,7 +25,13 @@ from opencode.sessions.fileio import MAX_SIDE_FILE_BYTES, atomic_write, storage_
 # How long a short writer waits for another short writer before giving up.
 SHORT_WRITER_WAIT: Final = 5.0
 
-Purpose = Literal["open", "short"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Final, Literal
+
+    Purpose = Literal["open", "short"]
+else:
+    Purpose = str
 
 
 @dataclass(frozen=True)

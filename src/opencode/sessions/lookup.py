@@ -6,8 +6,6 @@ Every command that takes an ID and the chat loop's ``/session resume`` go throug
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
-
 from opencode.sessions.errors import (
     AmbiguousSessionIdError,
     InvalidSessionValueError,
@@ -15,7 +13,10 @@ from opencode.sessions.errors import (
 )
 from opencode.sessions.ids import is_valid_session_id, validate_session_id
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Final
+
     from opencode.sessions.index import SessionIndex
     from opencode.sessions.models import SessionSummary
     from opencode.sessions.trash import Trash

@@ -12,7 +12,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
 from uuid import uuid4
 
 from opencode.sessions.errors import (
@@ -41,6 +40,10 @@ from opencode.sessions.validate import (
     timestamp,
     utc_now,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 SESSION_FORMAT_VERSION: Final = 1
 

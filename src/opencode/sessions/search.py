@@ -14,14 +14,15 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Final
 
 from opencode.sessions.errors import InvalidSessionValueError
 from opencode.sessions.indexdb import HIGHLIGHT_END, HIGHLIGHT_START
 from opencode.sessions.validate import format_timestamp, parse_timestamp
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import os
+    from typing import Final
 
     from opencode.sessions.index import SessionIndex
     from opencode.sessions.models import SessionSummary

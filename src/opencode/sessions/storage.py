@@ -15,7 +15,6 @@ import contextlib
 import gc
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
 
 import orjson
 
@@ -39,8 +38,10 @@ from opencode.sessions.journal import ReplayReport, SessionJournal, replay
 from opencode.sessions.locks import Purpose, SessionWriterLock
 from opencode.sessions.models import Session
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Final
 
 logger = get_logger(__name__)
 

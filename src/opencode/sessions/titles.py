@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Final
 
 from opencode.sessions.errors import InvalidSessionValueError
 from opencode.sessions.models import Session
 from opencode.sessions.validate import utc_now
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Final
 
 MAX_GENERATED_TITLE: Final = 50
 MAX_TITLE: Final = 200

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Final
 
 from opencode.sessions.errors import InvalidSessionValueError, SessionCorruptedError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 # Counts (tokens, sequence numbers) above this are refused wherever they enter: the sum of
 # two of them still fits a signed 64-bit integer (SQLite, orjson), and no real count is near.
