@@ -116,3 +116,24 @@ def venv_path_env() -> dict[str, str]:
     """PATH with the console script's folder first, for shells that run ``opencode``."""
     folder = str(Path(opencode_command()[0]).parent)
     return {"PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def modules_loaded_by(argv: Sequence[str], watched: set[str]) -> list[str]:
+    """Which of the ``watched`` top-level modules ``opencode ARGV`` loads, run through the
+    console script's ``main`` in a fresh interpreter; the command must succeed."""
+    code = (
+        "import sys, io\n"
+        f"sys.argv = ['opencode', *{list(argv)!r}]\n"
+        "out = io.StringIO(); real = sys.stdout; sys.stdout = out\n"
+        "from opencode.cli.entry import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        "sys.stdout = real\n"
+        "assert code in (0, None), (code, out.getvalue())\n"
+        f"watched = set({sorted(watched)!r})\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & watched)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()

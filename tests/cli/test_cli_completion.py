@@ -410,6 +410,7 @@ def test_completion_path_imports_only_what_it_needs() -> None:
         "opencode.cli.argv",
         "opencode.cli.completion",
         "opencode.cli.entry",
+        "opencode.lazy",
         "opencode.paths",
         "opencode.sessions",
         "opencode.sessions.indexfile",

@@ -5,10 +5,8 @@ the detector library never loaded by listing or by a plain export."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from cli_helpers import ago, run_opencode, sessions_dir
+from cli_helpers import ago, modules_loaded_by, run_opencode, sessions_dir
 
 from opencode.sessions import Session, SessionIndex, SessionMessage, SessionStorage
 
@@ -126,21 +124,7 @@ def test_one_value_is_reported_in_the_singular() -> None:
 
 def _modules_after(argv: list[str]) -> list[str]:
     """Which of detect-secrets and requests ``opencode ARGV`` loads, run in-process."""
-    code = (
-        "import sys, io\n"
-        f"sys.argv = ['opencode', *{argv!r}]\n"
-        "out = io.StringIO(); real = sys.stdout; sys.stdout = out\n"
-        "from opencode.cli.entry import main\n"
-        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-        "sys.stdout = real\n"
-        "assert code in (0, None), (code, out.getvalue())\n"
-        "print(sorted(m for m in ('detect_secrets', 'requests') if m in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().replace("'", '"'))
+    return modules_loaded_by(argv, {"detect_secrets", "requests"})
 
 
 def test_listing_and_plain_exports_never_import_the_detector() -> None:

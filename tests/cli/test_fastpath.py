@@ -4,12 +4,10 @@ as the Typer commands do (same output, same exit code, same effect)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import CliRunnerHelper, ago, make_session, run_opencode
+from cli_helpers import CliRunnerHelper, ago, make_session, modules_loaded_by, run_opencode
 
 from opencode.cli.fastpath import FLAG, MANY, VALUE, fast_action, read_options
 from opencode.sessions import SessionManager, SessionStorage
@@ -178,22 +176,7 @@ def test_session_new_served_fast_creates_what_typer_creates(cli: CliRunnerHelper
 )
 def test_a_served_command_imports_neither_typer_nor_rich(argv: list[str]) -> None:
     make_session("Fast one", messages=[("user", "a quick word")])
-    code = (
-        "import sys, io\n"
-        f"sys.argv = ['opencode', *{argv!r}]\n"
-        "out = io.StringIO(); real = sys.stdout; sys.stdout = out\n"
-        "from opencode.cli.entry import main\n"
-        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-        "sys.stdout = real\n"
-        "assert code == 0, code\n"
-        "assert out.getvalue(), 'nothing printed'\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', 'rich'}))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert modules_loaded_by(argv, {"typer", "click", "rich"}) == []
 
 
 def test_search_hits_are_styled_on_a_terminal_and_cut_to_its_width(

@@ -7,12 +7,10 @@ Hooks come from ``<config dir>/hooks.json`` (the user's own) and a project's
 
 from __future__ import annotations
 
-import importlib
+from opencode.lazy import lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
-    from typing import Any
-
     from opencode.hooks.config import ConfiguredHook, load_hooks
     from opencode.hooks.dispatcher import dispatch, wait_for_hooks
     from opencode.hooks.errors import (
@@ -83,14 +81,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'opencode.hooks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"opencode.hooks.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())

@@ -6,12 +6,10 @@ first use, so a listing that needs only the index never imports the manager.
 
 from __future__ import annotations
 
-import importlib
+from opencode.lazy import lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
-    from typing import Any
-
     from opencode.sessions.errors import (
         AmbiguousSessionIdError,
         InvalidSessionIdError,
@@ -73,14 +71,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'opencode.sessions' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"opencode.sessions.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
