@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 _pending: list[Callable[[], None]] = []
 _started = False
-_lock = _thread.allocate_lock()  # (``threading`` itself costs start-up)
+_lock = _thread.RLock()  # (``threading`` itself costs start-up); a setup may log
 
 
 class LazyLogger:
@@ -62,17 +62,16 @@ def get_logger(name: str) -> LazyLogger:
 def when_logging_starts(setup: Callable[[], None]) -> None:
     """Run ``setup`` before the first of our loggers is made (now, if one has been)."""
     with _lock:
-        if not _started:
+        if _started:
+            setup()
+        else:
             _pending.append(setup)
-            return
-    setup()
 
 
 def _start() -> None:
+    """Run the pending setups; any other thread's first log call waits until they are done."""
     global _started
     with _lock:
+        while _pending:
+            _pending.pop(0)()
         _started = True
-        setups = _pending[:]
-        _pending.clear()
-    for setup in setups:
-        setup()

@@ -29,6 +29,7 @@ from opencode.sessions import SessionManager, SessionStorage
         (["--list-sessions", "--resume="], False),
         (["--list-sessions", "-h"], False),
         (["--data-dir", "--list-sessions"], False),
+        (["--data-dir", " ", "session", "list"], False),  # Typer refuses a blank folder
         ([], False),
         (["session"], False),
         (["session", "list"], True),
@@ -69,6 +70,14 @@ from opencode.sessions import SessionManager, SessionStorage
 )
 def test_which_command_lines_are_served_without_typer(argv: list[str], served: bool) -> None:
     assert (fast_action(argv) is not None) is served
+
+
+def test_a_blank_data_dir_variable_is_left_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENCODE_DATA_DIR", "  ")
+    assert fast_action(["session", "list"]) is None
+    result = run_opencode("session", "list", env={"OPENCODE_DATA_DIR": "  "})
+    assert result.returncode == 2
+    assert "must name a folder" in result.stderr
 
 
 def test_read_options_keeps_the_last_value_and_every_repeat() -> None:

@@ -186,3 +186,15 @@ def test_an_untrusted_project_hooks_file_still_loads_the_engine_to_warn(
         work_dir / ".opencode" / "hooks.json", [{"event": "session:start", "command": "true"}]
     )
     assert _events_in_a_child(work_dir) is True
+
+
+def test_when_the_hooks_files_cannot_be_looked_for_the_engine_decides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opencode.hooks import files
+
+    def no_home() -> Path:
+        raise RuntimeError("could not determine home directory")
+
+    monkeypatch.setattr(files, "global_hooks_file", no_home)
+    assert files.any_hooks_file() is True

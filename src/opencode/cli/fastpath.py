@@ -20,7 +20,10 @@ Standard library only at import time.
 
 from __future__ import annotations
 
+import os
+
 from opencode.cli.argv import DATA_DIR, LIST_SESSIONS, read_root
+from opencode.paths import DATA_DIR_ENV
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -43,8 +46,10 @@ def fast_action(args: Sequence[str]) -> Action | None:
     if root.awaiting is not None or not names <= {LIST_SESSIONS.name, DATA_DIR.name}:
         return None
     data_dir = root.value_of(DATA_DIR)
-    if data_dir is not None and (not data_dir or data_dir.startswith("-")):
+    if data_dir is not None and (not data_dir.strip() or data_dir.startswith("-")):
         return None  # let Typer report the usage error
+    if data_dir is None and _blank(os.environ.get(DATA_DIR_ENV, "")):
+        return None  # Typer refuses a variable of spaces as it refuses the option
     rest = list(args[root.end :])
     if LIST_SESSIONS.name in names:
         action = _list_sessions if not rest else None
@@ -53,6 +58,11 @@ def fast_action(args: Sequence[str]) -> Action | None:
     else:
         action = None
     return None if action is None else _in_data_dir(data_dir, action)
+
+
+def _blank(value: str) -> bool:
+    """Set, but to nothing but spaces."""
+    return bool(value) and not value.strip()
 
 
 def run(action: Action) -> int:

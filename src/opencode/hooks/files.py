@@ -57,10 +57,9 @@ def project_hooks_file(cwd: Path | None = None) -> Path | None:
 def any_hooks_file(cwd: Path | None = None) -> bool:
     """Whether a hooks file exists that would apply in ``cwd`` (trusted or not)."""
     try:
-        found_global = global_hooks_file().exists()
-    except OSError:
-        found_global = True  # cannot tell: let the engine look and report
-    return found_global or project_hooks_file(cwd) is not None
+        return global_hooks_file().exists() or project_hooks_file(cwd) is not None
+    except Exception:  # cannot tell (no home folder, an unreadable one): let the engine look
+        return True
 
 
 def _home() -> Path | None:

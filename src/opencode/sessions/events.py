@@ -61,12 +61,12 @@ def dispatch_shell_hooks(event: str, session: Session, message: SessionMessage |
     Until something in this process has loaded the hook registry, hooks can only come from
     files; with none around, the engine is not loaded at all.
     """
-    if "opencode.hooks.registry" not in sys.modules:
-        from opencode.hooks.files import any_hooks_file
-
-        if not any_hooks_file():
-            return
     try:
+        if "opencode.hooks.registry" not in sys.modules:
+            from opencode.hooks.files import any_hooks_file
+
+            if not any_hooks_file():
+                return
         from opencode.hooks import HookEvent, dispatch
     except ImportError:  # pragma: no cover - the hooks package ships with opencode
         return

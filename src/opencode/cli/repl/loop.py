@@ -285,6 +285,6 @@ def _announce_prompt(session: Session, text: str) -> None:
             HookEvent.user_prompt_submit(session.id, working_dir=session.working_dir, prompt=text)
         )
     except Exception as exc:
-        import logging
+        from opencode.logs import get_logger
 
-        logging.getLogger(__name__).warning("could not run user:prompt_submit hooks: %s", exc)
+        get_logger(__name__).warning("could not run user:prompt_submit hooks: %s", exc)
