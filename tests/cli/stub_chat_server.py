@@ -20,6 +20,7 @@ import json
 import os
 import re
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -525,6 +526,9 @@ class PtyProcess:
 
         def make_controlling_terminal() -> None:  # runs in the child after setsid()
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            # A person's terminal delivers Ctrl-C; a test run started in the background
+            # (``cmd &`` in a script) would otherwise pass SIGINT on ignored.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
 
         self.proc = subprocess.Popen(
             [str(OPENCODE), *args],
