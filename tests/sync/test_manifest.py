@@ -12,6 +12,7 @@ from opencode.sessions import Session, SessionMessage
 from opencode.sync.errors import SyncFormatError
 from opencode.sync.layout import Layout, seq_of_log_key
 from opencode.sync.manifest import (
+    PACKED_FORMAT,
     BadRemoteDataError,
     Batch,
     Entry,
@@ -131,7 +132,13 @@ def test_a_batch_skips_bad_entries_and_refuses_a_mislabelled_one() -> None:
 
 
 def test_a_batch_of_a_newer_format_stops_the_sync() -> None:
-    document = {"format": 2, "kind": "log", "device": DEVICE, "seq": 1, "entries": []}
+    document = {
+        "format": PACKED_FORMAT + 1,
+        "kind": "log",
+        "device": DEVICE,
+        "seq": 1,
+        "entries": [],
+    }
     with pytest.raises(SyncFormatError, match="upgrade opencode"):
         decode_batch(orjson.dumps(document), kind="log", device=DEVICE, seq=1)
 
@@ -154,3 +161,53 @@ def _gz(data: bytes) -> bytes:
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def packed_entry_dict(**changes: object) -> dict[str, object]:
+    pack = f"devices/{DEVICE}/packs/{'c' * 64}"
+    return {**entry_dict(), "object": pack, "offset": 4096, "sha": "d" * 64, **changes}
+
+
+def test_a_packed_entry_round_trips_in_a_batch_of_the_packed_format() -> None:
+    entry = Entry.from_dict(packed_entry_dict())
+    assert entry.is_packed and entry.object_offset == 4096 and entry.sha == "d" * 64
+    assert entry.object_id == f"devices/{DEVICE}/packs/{'c' * 64}@4096"
+    batch = Batch("log", DEVICE, "laptop", 3, "2026-01-01T00:00:00+00:00", (entry,))
+    assert orjson.loads(batch.encode())["format"] == PACKED_FORMAT
+    decoded, notes = decode_batch(batch.encode(), kind="log", device=DEVICE, seq=3)
+    assert notes == [] and decoded.entries == (entry.with_seq(3),)
+
+
+def test_a_batch_without_packs_keeps_the_first_format() -> None:
+    entry = Entry.from_dict(entry_dict())
+    assert not entry.is_packed and entry.sha == str(entry_dict()["object"]).rsplit("/", 1)[-1]
+    batch = Batch("log", DEVICE, "laptop", 3, "2026-01-01T00:00:00+00:00", (entry,))
+    document = orjson.loads(batch.encode())
+    assert document["format"] == 1
+    assert "offset" not in document["entries"][0] and "sha" not in document["entries"][0]
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"offset": None}, "not a count"),
+        ({"offset": -1}, "not a count"),
+        ({"sha": None}, "without its place"),
+        ({"sha": "not a sha"}, "without its place"),
+    ],
+)
+def test_a_malformed_place_in_a_pack_is_refused(changes: dict[str, object], problem: str) -> None:
+    with pytest.raises(BadRemoteDataError, match=problem):
+        Entry.from_dict(packed_entry_dict(**changes))
+
+
+def test_a_pack_entry_needs_both_offset_and_sha() -> None:
+    missing_offset = packed_entry_dict()
+    del missing_offset["offset"]
+    with pytest.raises(BadRemoteDataError, match="without its place"):
+        Entry.from_dict(missing_offset)
+
+
+def test_a_byte_range_outside_a_pack_is_refused() -> None:
+    with pytest.raises(BadRemoteDataError, match="outside a pack"):
+        Entry.from_dict({**entry_dict(), "offset": 0, "sha": "d" * 64})

@@ -85,6 +85,18 @@ SNAPSHOT_EVERY: Final = 32
 MAX_MARKER_BYTES: Final = 64 * 1024
 # Cached objects no run used for this long are removed.
 CACHE_MAX_AGE_SECONDS: Final = 7 * 86400
+# A push of this many sessions or more packs small ones into shared objects: one request
+# per pack instead of one per session (a first push of 10,000 sessions is CPU-bound on
+# request signing). Fewer keep an object each, so a later pull fetches only what changed.
+PACK_FROM: Final = 64
+PACK_MAX_SESSIONS: Final = 128
+PACK_MAX_BYTES: Final = 4 * 1024 * 1024
+# Sessions of one pack closer than this are downloaded in one ranged request.
+RUN_GAP_BYTES: Final = 64 * 1024
+# A session object larger than this is never packed.
+PACK_MEMBER_MAX_BYTES: Final = 256 * 1024
+# Candidates are read and packed this many at a time, so memory stays flat.
+PACK_CHUNK: Final = 2048
 # The device id of a dry run in a data folder that never synced (matches no real device).
 NO_DEVICE: Final = "0" * 32
 CREATE_ONLY_WARNING: Final = (
@@ -149,6 +161,9 @@ class _Pushed:
     entry: Entry | None = None
     action: str = ""
     uploaded: int = 0
+    # Read and encoded, waiting for a pack (then ``entry`` is set and these cleared).
+    encoded: EncodedSession | None = None
+    common: Entry | None = None
 
 
 class SyncRun:
@@ -376,64 +391,78 @@ class SyncRun:
             version = local.version if local is not None else None
             base = self.state.sessions[sid].base if sid in self.state.sessions else None
             for entry in entries:
-                path = entry.object_path
+                name = entry.object_id
                 if (
-                    path is not None
+                    name is not None
                     and needs_object(entry, version, base)
-                    and path not in self.state.bad_objects
-                    and not self._cached(path).exists()
+                    and name not in self.state.bad_objects
+                    and not self._cached(entry).exists()
                 ):
-                    wanted.setdefault(path, entry)
+                    wanted.setdefault(name, entry)
         self.progress.add(len(wanted))
-        for _ in self.pool.map(self._fetch_object, wanted.values()):
+        for _ in self.pool.map(self._fetch_run, _runs(wanted.values())):
             pass
 
-    def _cached(self, path: str) -> Path:
-        return self.cache / f"{path.rsplit('/', 1)[-1]}.gz"
+    def _cached(self, entry: Entry) -> Path:
+        return self.cache / f"{entry.sha}.gz"
 
-    def _fetch_object(self, entry: Entry) -> None:
-        assert entry.object_path is not None
+    def _fetch_run(self, entries: list[Entry]) -> None:
+        """Download one object, or neighbouring sessions of one pack in a single ranged
+        request, and cache each session's object once verified."""
+        first, last = entries[0], entries[-1]
+        assert first.object_path is not None
+        span = None
+        if first.object_offset is not None and last.object_offset is not None:
+            start = first.object_offset
+            span = (start, last.object_offset + last.object_bytes - start)
         data = self.store.get(
-            self.layout.absolute(entry.object_path), limit=MAX_OBJECT_BYTES, payload=True
+            self.layout.absolute(first.object_path),
+            limit=MAX_OBJECT_BYTES if span is None else min(span[1], MAX_OBJECT_BYTES),
+            payload=True,
+            span=span,
         )
-        self.progress.advance()
-        sha = entry.object_path.rsplit("/", 1)[-1]
-        try:
-            if data is None:
-                raise BadRemoteDataError("it is missing")
-            if hashlib.sha256(gunzip_capped(data, MAX_OBJECT_BYTES)).hexdigest() != sha:
-                raise BadRemoteDataError("its SHA-256 does not match its name")
-        except BadRemoteDataError as exc:
-            self._bad_object(entry, str(exc))
-            return
-        _write_cache_file(self._cached(entry.object_path), data)
+        for entry in entries:
+            self.progress.advance()
+            part = data
+            if data is not None and span is not None and entry.object_offset is not None:
+                begin = entry.object_offset - span[0]
+                part = data[begin : begin + entry.object_bytes]
+            try:
+                if part is None:
+                    raise BadRemoteDataError("it is missing")
+                body = gunzip_capped(part, MAX_OBJECT_BYTES)
+                if hashlib.sha256(body).hexdigest() != entry.sha:
+                    raise BadRemoteDataError("its SHA-256 does not match its name")
+            except BadRemoteDataError as exc:
+                self._bad_object(entry, str(exc))
+                continue
+            _write_cache_file(self._cached(entry), part)
 
     def _bad_object(self, entry: Entry, problem: str) -> None:
-        assert entry.object_path is not None
-        if entry.object_path in self.state.bad_objects:
+        assert entry.object_id is not None
+        if entry.object_id in self.state.bad_objects:
             return
-        self.state.bad_objects.add(entry.object_path)
+        self.state.bad_objects.add(entry.object_id)
         host = entry.host or entry.device[:8]
         self.report.warnings.append(
-            f"skipped session {entry.id} from {host}: {entry.object_path} is corrupt or foreign "
+            f"skipped session {entry.id} from {host}: {entry.object_id} is corrupt or foreign "
             f"({problem}); nothing was written"
         )
         self.report.skipped.append(Skipped(entry.id, f"corrupt object from {host}"))
 
     def _load_object(self, entry: Entry) -> EncodedSession | None:
         """The session in ``entry``'s cached object, after every check; None when bad."""
-        assert entry.object_path is not None
-        if entry.object_path in self.state.bad_objects:
+        assert entry.object_id is not None and entry.sha is not None
+        if entry.object_id in self.state.bad_objects:
             return None
-        cached = self._cached(entry.object_path)
+        cached = self._cached(entry)
         if not cached.exists():
-            self._fetch_object(entry)  # not foreseen as needed: fetch it now
-            if entry.object_path in self.state.bad_objects:
+            self._fetch_run([entry])  # not foreseen as needed: fetch it now
+            if entry.object_id in self.state.bad_objects:
                 return None
         data = cached.read_bytes()
-        sha = entry.object_path.rsplit("/", 1)[-1]
         try:
-            encoded = encode_session(decode_object(data, sha, entry.id), compress=False)
+            encoded = encode_session(decode_object(data, entry.sha, entry.id), compress=False)
             if encoded.content != entry.content:
                 raise BadRemoteDataError("its content does not match its entry")
         except BadRemoteDataError as exc:
@@ -446,7 +475,7 @@ class SyncRun:
             for entry in entries:
                 if entry.object_path is not None:
                     with contextlib.suppress(OSError):
-                        os.unlink(self._cached(entry.object_path))
+                        os.unlink(self._cached(entry))
         cutoff = time.time() - CACHE_MAX_AGE_SECONDS
         with contextlib.suppress(OSError), os.scandir(self.cache) as found:
             for item in found:
@@ -591,8 +620,7 @@ class SyncRun:
         ]
         written_at = _now()
         self.progress.add(len(candidates))
-        prepared = list(self.pool.map(lambda p: self._prepare(p, written_at), candidates))
-        pushed = [p for p in prepared if p is not None]
+        pushed = self._prepare_all(candidates, written_at)
         pushed += [self._tombstone(sid, written_at) for sid in deleted]
         changes = [p for p in pushed if p.entry is not None]
         if self.options.dry_run:
@@ -611,8 +639,25 @@ class SyncRun:
         self._snapshot_if_due()
         self.state.save()
 
-    def _prepare(self, item: _Pushed, written_at: str) -> _Pushed | None:
-        """Read one candidate, and upload its object when its content changed."""
+    def _prepare_all(self, candidates: list[_Pushed], written_at: str) -> list[_Pushed]:
+        """Read every candidate and upload what changed: objects of their own, or packs
+        for a large push."""
+        packing = not self.options.dry_run and len(candidates) >= PACK_FROM
+        prepared: list[_Pushed] = []
+        for start in range(0, len(candidates), PACK_CHUNK):
+            chunk = candidates[start : start + PACK_CHUNK]
+            done = self.pool.map(lambda p: self._prepare(p, written_at, packing), chunk)
+            items = [item for item in done if item is not None]
+            if packing:
+                waiting = [item for item in items if item.encoded is not None]
+                for _ in self.pool.map(lambda g: self._upload_pack(g, written_at), _packs(waiting)):
+                    pass
+            prepared += items
+        return prepared
+
+    def _prepare(self, item: _Pushed, written_at: str, packing: bool) -> _Pushed | None:
+        """Read one candidate, and upload its object when its content changed (or leave a
+        small one in ``item.encoded`` for a pack when ``packing``)."""
         try:
             session = self.storage.load(item.session_id)
         except SessionNotFoundError:
@@ -630,10 +675,18 @@ class SyncRun:
         if common is not None and common.content == encoded.content:
             if common.metadata == encoded.metadata:
                 return item  # unchanged: only its file identities are new
-            item.entry = self._entry(
-                encoded, written_at, common, common.object_path, common.object_bytes
+            item.entry = replace(
+                self._entry(encoded, written_at, common, None, 0),
+                object_path=common.object_path,
+                object_bytes=common.object_bytes,
+                object_offset=common.object_offset,
+                object_sha=common.object_sha,
             )
             item.action = "metadata"
+            return item
+        item.action = "new" if base is None else "update"
+        if packing and len(encoded.data) <= PACK_MEMBER_MAX_BYTES:
+            item.encoded, item.common = encoded, common
             return item
         path = self.layout.object_path(self.device, encoded.sha)
         if not self.options.dry_run and self.store.put_new(
@@ -641,8 +694,28 @@ class SyncRun:
         ):
             item.uploaded = len(encoded.data)
         item.entry = self._entry(encoded, written_at, common, path, len(encoded.data))
-        item.action = "new" if base is None else "update"
         return item
+
+    def _upload_pack(self, items: list[_Pushed], written_at: str) -> None:
+        """Upload the objects of ``items`` end to end as one pack, named by its content
+        (a run cut short packs the same sessions the same way next time), and give each
+        item its entry: the pack and its byte range in it."""
+        data = b"".join(item.encoded.data for item in items if item.encoded is not None)
+        path = self.layout.pack_path(self.device, hashlib.sha256(data).hexdigest())
+        fresh = self.store.put_new(self.layout.absolute(path), data, payload=True)
+        offset = 0
+        for item in items:
+            encoded = item.encoded
+            assert encoded is not None
+            size = len(encoded.data)
+            item.entry = replace(
+                self._entry(encoded, written_at, item.common, path, size),
+                object_offset=offset,
+                object_sha=encoded.sha,
+            )
+            item.uploaded = size if fresh else 0
+            item.encoded = item.common = None
+            offset += size
 
     def _entry(
         self,
@@ -679,6 +752,8 @@ class SyncRun:
             content=None,
             object_path=None,
             object_bytes=0,
+            object_offset=None,
+            object_sha=None,
             deleted_at=written_at,
             base=base.content,
         )
@@ -761,6 +836,48 @@ class _Unreadable:
 
     def __str__(self) -> str:
         return self.problem
+
+
+def _runs(entries: Iterable[Entry]) -> list[list[Entry]]:
+    """Entries to download, grouped into requests: each object of its own alone, and
+    sessions of one pack lying close together (gaps under ``RUN_GAP_BYTES``, a pack's
+    size at most) as one run."""
+    runs: list[list[Entry]] = []
+    packed: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.object_offset is None or entry.object_path is None:
+            runs.append([entry])
+        else:
+            packed.setdefault(entry.object_path, []).append(entry)
+    for members in packed.values():
+        members.sort(key=lambda e: e.object_offset or 0)
+        run = [members[0]]
+        for entry in members[1:]:
+            start, end = run[0].object_offset or 0, (run[-1].object_offset or 0)
+            end += run[-1].object_bytes
+            offset = entry.object_offset or 0
+            if offset - end > RUN_GAP_BYTES or offset + entry.object_bytes - start > PACK_MAX_BYTES:
+                runs.append(run)
+                run = []
+            run.append(entry)
+        runs.append(run)
+    return runs
+
+
+def _packs(items: list[_Pushed]) -> list[list[_Pushed]]:
+    """``items`` in order, cut into packs of at most ``PACK_MAX_SESSIONS`` sessions and
+    ``PACK_MAX_BYTES`` bytes."""
+    packs: list[list[_Pushed]] = []
+    size = 0
+    for item in items:
+        assert item.encoded is not None
+        grows = len(item.encoded.data)
+        if not packs or len(packs[-1]) >= PACK_MAX_SESSIONS or size + grows > PACK_MAX_BYTES:
+            packs.append([])
+            size = 0
+        packs[-1].append(item)
+        size += grows
+    return packs
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:

@@ -6,6 +6,8 @@ Under ``<prefix>/opencode-sync/v1/``::
     devices/<device>/device.json         the device's host name, written once
     devices/<device>/probe               written twice on first contact (create-only check)
     devices/<device>/objects/<sha256>    a session snapshot, gzip JSON, content-addressed
+    devices/<device>/packs/<sha256>      many small session objects end to end (a big push);
+                                         entries name their byte range, read with Range GETs
     devices/<device>/log/<seq>.json      one batch of changes per sync, seq zero-padded
     devices/<device>/snapshot-<seq>.json every entry of the device's view up to batch <seq>
     shared/<token>.json                  a session shared by link (``session share``)
@@ -58,6 +60,10 @@ class Layout:
         """An object's key relative to the root: what batch entries record."""
         return f"devices/{device}/objects/{sha}"
 
+    def pack_path(self, device: str, sha: str) -> str:
+        """A pack's key relative to the root; ``sha`` is that of the pack's bytes."""
+        return f"devices/{device}/packs/{sha}"
+
     def log_prefix(self, device: str) -> str:
         return f"{self.device_prefix(device)}log/"
 
@@ -96,12 +102,18 @@ def seq_of_snapshot_key(key: str) -> int | None:
 
 
 def is_object_path(path: str) -> bool:
-    """True for ``devices/<device>/objects/<sha256>``: what an entry may point at."""
+    """True for ``devices/<device>/objects/<sha256>`` and ``devices/<device>/packs/<sha256>``:
+    what an entry may point at."""
     parts = path.split("/")
     return (
         len(parts) == 4
         and parts[0] == "devices"
         and DEVICE_PATTERN.fullmatch(parts[1]) is not None
-        and parts[2] == "objects"
+        and parts[2] in ("objects", "packs")
         and SHA_PATTERN.fullmatch(parts[3]) is not None
     )
+
+
+def is_pack_path(path: str) -> bool:
+    """True for a pack's path (``is_object_path`` holds for it too)."""
+    return path.split("/")[2:3] == ["packs"]

@@ -27,13 +27,22 @@ from opencode.sessions.errors import SessionCorruptedError
 from opencode.sessions.ids import is_valid_session_id
 from opencode.sessions.models import Session
 from opencode.sync.errors import SyncFormatError
-from opencode.sync.layout import DEVICE_PATTERN, FORMAT_VERSION, SHA_PATTERN, is_object_path
+from opencode.sync.layout import (
+    DEVICE_PATTERN,
+    FORMAT_VERSION,
+    SHA_PATTERN,
+    is_object_path,
+    is_pack_path,
+)
 
 # Fields of a session that sync merges one by one (local wins when both sides changed one).
 METADATA_FIELDS: Final = ("title", "tags", "pinned", "archived_at")
 # A session object larger than this (uncompressed) is refused: the cap of a session file.
 MAX_OBJECT_BYTES: Final = 512 * 1024 * 1024
 MAX_BATCH_BYTES: Final = 256 * 1024 * 1024
+# Batches naming byte ranges of packs are format 2: an opencode that reads only format 1
+# refuses them clearly instead of skipping their entries. Batches without packs stay 1.
+PACKED_FORMAT: Final = 2
 BATCH_KIND: Final = "log"
 SNAPSHOT_KIND: Final = "snapshot"
 
@@ -98,6 +107,10 @@ class Entry:
     content: str | None = None  # None for a tombstone
     object_path: str | None = None  # the object's key, relative to the sync root
     object_bytes: int = 0
+    # In a pack: where the session's object starts, and its SHA-256 (the pack's name is
+    # that of the whole pack). None for an object of its own.
+    object_offset: int | None = None
+    object_sha: str | None = None
     message_count: int = 0
     last_message_id: str | None = None
     updated_at: str | None = None
@@ -109,6 +122,25 @@ class Entry:
     def is_tombstone(self) -> bool:
         return self.deleted_at is not None
 
+    @property
+    def is_packed(self) -> bool:
+        return self.object_offset is not None
+
+    @property
+    def object_id(self) -> str | None:
+        """What names this entry's object among all objects: its path, plus the byte
+        offset in a pack."""
+        if self.object_path is None or self.object_offset is None:
+            return self.object_path
+        return f"{self.object_path}@{self.object_offset}"
+
+    @property
+    def sha(self) -> str | None:
+        """The SHA-256 of the session's uncompressed object, checked on every read."""
+        if self.object_path is None:
+            return None
+        return self.object_sha or self.object_path.rsplit("/", 1)[-1]
+
     def order_key(self) -> tuple[str, str, int]:
         """Entries of one session are applied in this order (time written, device, seq)."""
         return (self.written_at, self.device, self.seq)
@@ -117,7 +149,12 @@ class Entry:
         return replace(self, seq=seq)
 
     def to_dict(self) -> dict[str, Any]:
+        packed = {} if self.object_offset is None else {
+            "offset": self.object_offset,
+            "sha": self.object_sha,
+        }  # fmt: skip
         return {
+            **packed,
             "id": self.id,
             "device": self.device,
             "host": self.host,
@@ -158,6 +195,7 @@ class Entry:
             raise BadRemoteDataError(f"entry for {session_id} has a malformed content hash")
         if obj is not None and not is_object_path(obj):
             raise BadRemoteDataError(f"entry for {session_id} points outside the sync folder")
+        offset, sha = _pack_position(data, obj, session_id)
         tags = data.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise BadRemoteDataError(f"entry for {session_id} has malformed tags")
@@ -178,6 +216,8 @@ class Entry:
             content=content,
             object_path=obj,
             object_bytes=_count(data, "object_bytes"),
+            object_offset=offset,
+            object_sha=sha,
             message_count=_count(data, "message_count"),
             last_message_id=_opt_text(data, "last_message_id"),
             updated_at=_opt_text(data, "updated_at"),
@@ -185,6 +225,21 @@ class Entry:
             base=base,
             seq=_count(data, "seq"),
         )
+
+
+def _pack_position(
+    data: Mapping[str, Any], obj: str | None, session_id: str
+) -> tuple[int | None, str | None]:
+    """The offset and SHA-256 of an entry's object in a pack: both or neither, and both
+    exactly when the entry points into a pack."""
+    if obj is None or not is_pack_path(obj):
+        if "offset" in data or "sha" in data:
+            raise BadRemoteDataError(f"entry for {session_id} has a byte range outside a pack")
+        return None, None
+    sha = _opt_text(data, "sha")
+    if sha is None or not SHA_PATTERN.fullmatch(sha) or "offset" not in data:
+        raise BadRemoteDataError(f"entry for {session_id} names a pack without its place in it")
+    return _count(data, "offset"), sha
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:
@@ -220,8 +275,9 @@ class Batch:
     entries: tuple[Entry, ...]
 
     def encode(self) -> bytes:
+        packed = any(entry.is_packed for entry in self.entries)
         document = {
-            "format": FORMAT_VERSION,
+            "format": PACKED_FORMAT if packed else FORMAT_VERSION,
             "kind": self.kind,
             "device": self.device,
             "host": self.host,
@@ -245,12 +301,13 @@ def decode_batch(data: bytes, *, kind: str, device: str, seq: int) -> tuple[Batc
     if not isinstance(document, dict):
         raise BadRemoteDataError("not a JSON object")
     version = document.get("format")
-    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > PACKED_FORMAT:
         raise SyncFormatError(
             f"the remote holds sync format {version}, newer than this opencode reads "
-            f"({FORMAT_VERSION}); upgrade opencode"
+            f"({PACKED_FORMAT}); upgrade opencode"
         )
-    if version != FORMAT_VERSION or document.get("kind") != kind:
+    known = type(version) is int and version in (FORMAT_VERSION, PACKED_FORMAT)
+    if not known or document.get("kind") != kind:
         raise BadRemoteDataError(f"not a {kind} of sync format {FORMAT_VERSION}")
     if document.get("device") != device or document.get("seq") != seq:
         raise BadRemoteDataError("its device or sequence number does not match its name")

@@ -107,24 +107,38 @@ class ObjectStore:
 
     # -- calls --------------------------------------------------------------------------------
 
-    def get(self, key: str, *, limit: int, payload: bool = False) -> bytes | None:
+    def get(
+        self,
+        key: str,
+        *,
+        limit: int,
+        payload: bool = False,
+        span: tuple[int, int] | None = None,
+    ) -> bytes | None:
         """The object at ``key`` (at most ``limit`` bytes); None when there is none.
+        ``span`` (offset, length) asks for that byte range only (a session in a pack).
 
         A body cut off mid-transfer is fetched again (``TOTAL_ATTEMPTS`` in all).
         """
         for attempt in range(1, TOTAL_ATTEMPTS + 1):
             try:
-                return self._get_once(key, limit, payload)
+                return self._get_once(key, limit, payload, span)
             except StoreUnreachableError:
                 if attempt == TOTAL_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
 
-    def _get_once(self, key: str, limit: int, payload: bool) -> bytes | None:
+    def _get_once(
+        self, key: str, limit: int, payload: bool, span: tuple[int, int] | None
+    ) -> bytes | None:
+        ranged = {} if span is None else {"Range": f"bytes={span[0]}-{span[0] + span[1] - 1}"}
         try:
-            response = self._call("get_object", Bucket=self.bucket, Key=key)
+            response = self._call("get_object", Bucket=self.bucket, Key=key, **ranged)
         except _MissingKeyError:
             return None
+        if span is not None and not response.get("ContentRange"):
+            # A store that ignores Range sends the whole pack: read it and cut the span out.
+            limit = span[0] + limit
         body = response["Body"]
         try:
             size = int(response.get("ContentLength") or 0)
@@ -140,6 +154,8 @@ class ObjectStore:
         finally:
             body.close()
         self._count(down=len(data), objects_down=1 if payload else 0)
+        if span is not None and not response.get("ContentRange"):
+            return data[span[0] : span[0] + span[1]]
         return data
 
     def _cut(self, key: str) -> str:
@@ -207,7 +223,9 @@ class ObjectStore:
             return getattr(self.client, operation)(**args)
         except self._errors.client as exc:
             code = _code(exc)
-            if code in _MISSING_CODES and operation == "get_object":
+            # A range past a pack's end is a bad entry, not a failed sync.
+            missing = code in _MISSING_CODES or (code == "InvalidRange" and "Range" in args)
+            if missing and operation == "get_object":
                 raise _MissingKeyError from None
             if code in _EXISTS_CODES and operation == "put_object":
                 raise _KeyExistsError from None
