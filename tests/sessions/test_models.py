@@ -627,3 +627,37 @@ def test_summary_from_dict_validates() -> None:
         )
     minimal = SessionSummary.from_dict({"created_at": "2024-01-15T10:30:00+00:00"}, "sid")
     assert (minimal.id, minimal.title, minimal.updated_at) == ("sid", "", minimal.created_at)
+
+
+def _deep(levels: int) -> object:
+    value: object = "leaf"
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
+def test_messages_with_tool_calls_load_whatever_path_reads_them() -> None:
+    """The quick path for the common shapes and the general checks give the same messages,
+    and nothing the general checks refuse gets through the quick path."""
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    deeper = {"id": "c2", "type": "function", "function": {"name": "g", "extra": _deep(5)}}
+    base = {
+        "id": "m1",
+        "role": "assistant",
+        "content": "",
+        "timestamp": "2024-01-15T10:30:00+00:00",
+    }
+    for calls in ([call], [call, deeper], []):
+        message = SessionMessage.from_dict({**base, "tool_calls": calls})
+        assert message.tool_calls == calls
+        assert message.timestamp == datetime(2024, 1, 15, 10, 30, tzinfo=timezone.utc)
+    for bad in ({"not": "a list"}, ["not an object"], [{"function": _deep(70)}]):
+        with pytest.raises(SessionCorruptedError):
+            SessionMessage.from_dict({**base, "tool_calls": bad})
+
+
+def test_message_timestamps_in_other_forms_become_utc() -> None:
+    expected = datetime(2024, 1, 15, 10, 30, tzinfo=timezone.utc)
+    for stamp in ("2024-01-15T10:30:00Z", "2024-01-15T10:30:00", "2024-01-15T12:30:00+02:00"):
+        message = SessionMessage.from_dict({"id": "m", "role": "user", "timestamp": stamp})
+        assert message.timestamp == expected and message.timestamp.tzinfo == timezone.utc

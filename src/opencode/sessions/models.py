@@ -33,7 +33,6 @@ from opencode.sessions.validate import (
     opt_number,
     opt_object,
     opt_str,
-    parse_timestamp,
     req_str,
     str_list,
     str_or,

@@ -2,7 +2,10 @@
 
 A session object is the session in the spec's JSON format (``journal_seq`` zeroed, keys
 sorted), gzip-compressed; its name is the SHA-256 of the uncompressed JSON, checked on every
-read. A batch lists the sessions one sync changed, one entry each; an entry says which
+read. A large push puts many small objects end to end in one pack; their entries then carry
+the byte offset in the pack and the object's own SHA-256.
+
+A batch lists the sessions one sync changed, one entry each; an entry says which
 object holds the session's content and carries the fields that sync merges on their own
 (title, tags, pin, archive), so a metadata-only edit publishes no new object. A deleted
 session is an entry with ``deleted_at`` set (a tombstone).
