@@ -165,13 +165,14 @@ def _sha(data: bytes) -> str:
 
 def packed_entry_dict(**changes: object) -> dict[str, object]:
     pack = f"devices/{DEVICE}/packs/{'c' * 64}"
-    return {**entry_dict(), "object": pack, "offset": 4096, "sha": "d" * 64, **changes}
+    place = {"object": pack, "offset": 4096, "object_bytes": 100, "sha": "d" * 64}
+    return {**entry_dict(), **place, **changes}
 
 
 def test_a_packed_entry_round_trips_in_a_batch_of_the_packed_format() -> None:
     entry = Entry.from_dict(packed_entry_dict())
     assert entry.is_packed and entry.object_offset == 4096 and entry.sha == "d" * 64
-    assert entry.object_id == f"devices/{DEVICE}/packs/{'c' * 64}@4096"
+    assert entry.object_id == f"devices/{DEVICE}/packs/{'c' * 64}@4096:{'d' * 64}"
     batch = Batch("log", DEVICE, "laptop", 3, "2026-01-01T00:00:00+00:00", (entry,))
     assert orjson.loads(batch.encode())["format"] == PACKED_FORMAT
     decoded, notes = decode_batch(batch.encode(), kind="log", device=DEVICE, seq=3)
@@ -194,6 +195,7 @@ def test_a_batch_without_packs_keeps_the_first_format() -> None:
         ({"offset": -1}, "not a count"),
         ({"sha": None}, "without its place"),
         ({"sha": "not a sha"}, "without its place"),
+        ({"object_bytes": 0}, "empty range"),
     ],
 )
 def test_a_malformed_place_in_a_pack_is_refused(changes: dict[str, object], problem: str) -> None:

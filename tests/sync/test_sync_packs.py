@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import math
+from typing import Any
 
 import orjson
 from sync_helpers import Machine, S3Server, contents, moved
 
 from opencode.sessions.models import Session
+from opencode.sessions.trash import Trash
 from opencode.sync.engine import PACK_FROM, PACK_MAX_SESSIONS
-from opencode.sync.manifest import PACKED_FORMAT
+from opencode.sync.layout import Layout
+from opencode.sync.manifest import PACKED_FORMAT, Entry
+from opencode.sync.store import ObjectStore
 
 # Enough sessions for a packed push, and more than one pack.
 MANY = max(PACK_FROM, PACK_MAX_SESSIONS + 10)
@@ -143,3 +148,116 @@ def test_downloads_group_only_neighbouring_sessions_of_one_pack() -> None:
     assert sorted([e.id for e in run] for run in runs) == sorted(
         [["alone"], ["n1", "n2", "n0"], ["far"], ["b1", "b2"], ["b3"]]
     )
+
+
+def log_entries(s3_server: S3Server, bucket: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for key in keys(s3_server, bucket, "/log/"):
+        body = s3_server.admin.get_object(Bucket=bucket, Key=key)["Body"].read()
+        found += orjson.loads(body)["entries"]
+    return found
+
+
+def test_a_false_claim_on_a_pack_slot_never_hides_the_session_there(
+    machines: tuple[Machine, Machine], s3_server: S3Server, bucket: str
+) -> None:
+    """Another device's entries naming the same byte range (a wrong hash; the right hash
+    with another session's id) are skipped, and the real session still arrives."""
+    a, b = machines
+    made = many_sessions(a, PACK_FROM)
+    a.sync()
+    victim = log_entries(s3_server, bucket)[5]
+    liar = "00" * 16  # listed before A's device, so its claims are read first
+    claims = [
+        {**victim, "id": "0-forged-sha", "device": liar, "sha": "0" * 64},
+        {**victim, "id": "0-forged-id", "device": liar},
+    ]
+    batch = {
+        "format": PACKED_FORMAT,
+        "kind": "log",
+        "device": liar,
+        "host": "mallory",
+        "seq": 1,
+        "written_at": "2030-01-01T00:00:00+00:00",
+        "entries": claims,
+    }
+    key = Layout("team").log_key(liar, 1)
+    s3_server.admin.put_object(Bucket=bucket, Key=key, Body=orjson.dumps(batch))
+
+    claimed = b.run("sync", "0-forged-sha", "0-forged-id")  # the false claims alone, first
+
+    assert claimed.returncode == 0, claimed.stderr
+    warnings = [line for line in claimed.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2 and all("corrupt or foreign" in w for w in warnings), claimed.stderr
+    assert b.ids() == set()
+    r = b.run("sync")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    assert b.ids() == {s.id for s in made}
+    assert contents(b.load(victim["id"])) == contents(next(s for s in made if s.id == victim["id"]))
+
+
+def test_a_dry_run_of_a_large_push_writes_nothing(
+    machines: tuple[Machine, Machine], s3_server: S3Server, bucket: str
+) -> None:
+    a, _ = machines
+    made = many_sessions(a, PACK_FROM)
+
+    report = a.sync("--dry-run")
+
+    assert sorted(moved(report, "push")) == sorted((s.id, "new") for s in made)
+    assert keys(s3_server, bucket, "/devices/") == []
+
+
+def test_a_deleted_packed_session_lands_in_the_other_trash(
+    machines: tuple[Machine, Machine], s3_server: S3Server, bucket: str
+) -> None:
+    a, b = machines
+    made = many_sessions(a, PACK_FROM)
+    a.sync()
+    b.sync()
+    doomed = made[9]
+
+    assert a.run("session", "delete", doomed.id, "--yes").returncode == 0
+    assert moved(a.sync()) == [(doomed.id, "delete")]
+    tombstone = log_entries(s3_server, bucket)[-1]
+    assert tombstone["deleted_at"] and "offset" not in tombstone and tombstone["object"] is None
+
+    assert moved(b.sync()) == [(doomed.id, "trash")]
+    assert [e.id for e in Trash(b.storage).entries()] == [doomed.id]
+
+
+class _WholeBody(io.BytesIO):
+    """A response body, as botocore's streaming body reads and closes."""
+
+
+class _RangeIgnoringClient:
+    """An S3 client of a store that ignores ``Range``: every GET sends the whole object.
+    No server at hand does this (moto and rclone honour ranges), hence this stand-in."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.ranges: list[str | None] = []
+
+    def get_object(self, *, Bucket: str, Key: str, Range: str | None = None) -> dict[str, Any]:  # noqa: N803
+        self.ranges.append(Range)
+        return {"Body": _WholeBody(self.data), "ContentLength": len(self.data)}
+
+
+def test_a_store_that_ignores_ranges_still_gives_each_span() -> None:
+    data = bytes(range(256)) * 40  # 10,240 bytes
+    client = _RangeIgnoringClient(data)
+    store = ObjectStore(client, "bucket", label="plain")
+
+    assert store.get("k", limit=1000, span=(0, 1000)) == data[:1000]
+    assert store.get("k", limit=1000, span=(5000, 100)) == data[5000:5100]
+    assert store.get("k", limit=240, span=(10000, 240)) == data[10000:]
+    assert store.get("k", limit=10, span=(20000, 10)) == b""  # past the end: nothing
+    assert client.ranges[:2] == ["bytes=0-999", "bytes=5000-5099"]
+
+
+def test_an_empty_range_is_never_asked_for() -> None:
+    client = _RangeIgnoringClient(b"x" * 100)
+    store = ObjectStore(client, "bucket", label="plain")
+
+    assert store.get("k", limit=10, span=(5, 0)) is None
+    assert client.ranges == []

@@ -169,14 +169,14 @@ def _plain_message(cls: type[SessionMessage], data: object) -> SessionMessage | 
         when = datetime.fromisoformat(stamp)
     except ValueError:
         return None
-    if when.tzinfo is not timezone.utc:  # "Z", naive and other offsets: the general path
+    if when.tzinfo is not timezone.utc:  # naive, other offsets (and "Z" before 3.11): general
         return None
     return cls(
         role=role,
         content=content,
         id=message_id,
         timestamp=when,
-        tool_calls=calls,
+        tool_calls=None if calls is None else [dict(call) for call in calls],  # no aliasing
         tool_call_id=call_id,
         name=name,
     )

@@ -96,7 +96,7 @@ RUN_GAP_BYTES: Final = 64 * 1024
 # A session object larger than this is never packed.
 PACK_MEMBER_MAX_BYTES: Final = 256 * 1024
 # Candidates are read and packed this many at a time, so memory stays flat.
-PACK_CHUNK: Final = 2048
+PACK_CHUNK: Final = 512
 # The device id of a dry run in a data folder that never synced (matches no real device).
 NO_DEVICE: Final = "0" * 32
 CREATE_ONLY_WARNING: Final = (
@@ -161,9 +161,8 @@ class _Pushed:
     entry: Entry | None = None
     action: str = ""
     uploaded: int = 0
-    # Read and encoded, waiting for a pack (then ``entry`` is set and these cleared).
-    encoded: EncodedSession | None = None
-    common: Entry | None = None
+    # The object, gzip, waiting for ``_upload`` (which points ``entry`` at where it went).
+    data: bytes | None = None
 
 
 class SyncRun:
@@ -395,7 +394,7 @@ class SyncRun:
                 if (
                     name is not None
                     and needs_object(entry, version, base)
-                    and name not in self.state.bad_objects
+                    and not self._is_bad(entry)
                     and not self._cached(entry).exists()
                 ):
                     wanted.setdefault(name, entry)
@@ -438,11 +437,14 @@ class SyncRun:
                 continue
             _write_cache_file(self._cached(entry), part)
 
-    def _bad_object(self, entry: Entry, problem: str) -> None:
-        assert entry.object_id is not None
-        if entry.object_id in self.state.bad_objects:
+    def _bad_object(self, entry: Entry, problem: str, *, claim: bool = False) -> None:
+        """Remember (and warn once about) a bad object, or with ``claim`` a good object
+        that does not hold what ``entry`` says: only that entry's claim is bad then, and
+        another entry naming the same object still gets it."""
+        key = _bad_key(entry, claim=claim)
+        if key in self.state.bad_objects:
             return
-        self.state.bad_objects.add(entry.object_id)
+        self.state.bad_objects.add(key)
         host = entry.host or entry.device[:8]
         self.report.warnings.append(
             f"skipped session {entry.id} from {host}: {entry.object_id} is corrupt or foreign "
@@ -450,15 +452,19 @@ class SyncRun:
         )
         self.report.skipped.append(Skipped(entry.id, f"corrupt object from {host}"))
 
+    def _is_bad(self, entry: Entry) -> bool:
+        bad = self.state.bad_objects
+        return _bad_key(entry, claim=False) in bad or _bad_key(entry, claim=True) in bad
+
     def _load_object(self, entry: Entry) -> EncodedSession | None:
         """The session in ``entry``'s cached object, after every check; None when bad."""
         assert entry.object_id is not None and entry.sha is not None
-        if entry.object_id in self.state.bad_objects:
+        if self._is_bad(entry):
             return None
         cached = self._cached(entry)
         if not cached.exists():
             self._fetch_run([entry])  # not foreseen as needed: fetch it now
-            if entry.object_id in self.state.bad_objects:
+            if self._is_bad(entry):
                 return None
         data = cached.read_bytes()
         try:
@@ -466,7 +472,7 @@ class SyncRun:
             if encoded.content != entry.content:
                 raise BadRemoteDataError("its content does not match its entry")
         except BadRemoteDataError as exc:
-            self._bad_object(entry, str(exc))
+            self._bad_object(entry, str(exc), claim=True)
             return None
         return encoded
 
@@ -640,24 +646,24 @@ class SyncRun:
         self.state.save()
 
     def _prepare_all(self, candidates: list[_Pushed], written_at: str) -> list[_Pushed]:
-        """Read every candidate and upload what changed: objects of their own, or packs
-        for a large push."""
-        packing = not self.options.dry_run and len(candidates) >= PACK_FROM
+        """Read every candidate and upload what changed, a chunk at a time: small objects
+        go into packs when a chunk has ``PACK_FROM`` of them, else each into its own."""
+        candidates = sorted(candidates, key=lambda p: p.session_id)  # the same packs on a rerun
         prepared: list[_Pushed] = []
         for start in range(0, len(candidates), PACK_CHUNK):
             chunk = candidates[start : start + PACK_CHUNK]
-            done = self.pool.map(lambda p: self._prepare(p, written_at, packing), chunk)
+            done = self.pool.map(lambda p: self._prepare(p, written_at), chunk)
             items = [item for item in done if item is not None]
-            if packing:
-                waiting = [item for item in items if item.encoded is not None]
-                for _ in self.pool.map(lambda g: self._upload_pack(g, written_at), _packs(waiting)):
-                    pass
+            waiting = [item for item in items if item.data is not None]
+            groups = _packs(waiting) if len(waiting) >= PACK_FROM else [[i] for i in waiting]
+            for _ in self.pool.map(self._upload, groups):
+                pass
             prepared += items
         return prepared
 
-    def _prepare(self, item: _Pushed, written_at: str, packing: bool) -> _Pushed | None:
-        """Read one candidate, and upload its object when its content changed (or leave a
-        small one in ``item.encoded`` for a pack when ``packing``)."""
+    def _prepare(self, item: _Pushed, written_at: str) -> _Pushed | None:
+        """Read one candidate and give it its entry when its content changed, leaving its
+        object in ``item.data`` for ``_upload`` (a large one is uploaded here)."""
         try:
             session = self.storage.load(item.session_id)
         except SessionNotFoundError:
@@ -685,36 +691,43 @@ class SyncRun:
             item.action = "metadata"
             return item
         item.action = "new" if base is None else "update"
-        if packing and len(encoded.data) <= PACK_MEMBER_MAX_BYTES:
-            item.encoded, item.common = encoded, common
-            return item
         path = self.layout.object_path(self.device, encoded.sha)
-        if not self.options.dry_run and self.store.put_new(
-            self.layout.absolute(path), encoded.data, payload=True
-        ):
-            item.uploaded = len(encoded.data)
         item.entry = self._entry(encoded, written_at, common, path, len(encoded.data))
+        if self.options.dry_run:
+            return item
+        if len(encoded.data) <= PACK_MEMBER_MAX_BYTES:
+            item.data = encoded.data  # the session itself is not kept: memory stays flat
+            return item
+        if self.store.put_new(self.layout.absolute(path), encoded.data, payload=True):
+            item.uploaded = len(encoded.data)
         return item
 
-    def _upload_pack(self, items: list[_Pushed], written_at: str) -> None:
-        """Upload the objects of ``items`` end to end as one pack, named by its content
-        (a run cut short packs the same sessions the same way next time), and give each
-        item its entry: the pack and its byte range in it."""
-        data = b"".join(item.encoded.data for item in items if item.encoded is not None)
+    def _upload(self, items: list[_Pushed]) -> None:
+        """Upload one item's object, or several end to end as one pack named by its
+        content (a run cut short packs the same sessions the same way next time), and point
+        each item's entry at its byte range in the pack."""
+        if len(items) == 1:
+            item = items[0]
+            assert item.entry is not None and item.entry.object_path is not None
+            assert item.data is not None
+            key = self.layout.absolute(item.entry.object_path)
+            if self.store.put_new(key, item.data, payload=True):
+                item.uploaded = len(item.data)
+            item.data = None
+            return
+        data = b"".join(item.data for item in items if item.data is not None)
         path = self.layout.pack_path(self.device, hashlib.sha256(data).hexdigest())
         fresh = self.store.put_new(self.layout.absolute(path), data, payload=True)
         offset = 0
         for item in items:
-            encoded = item.encoded
-            assert encoded is not None
-            size = len(encoded.data)
+            assert item.entry is not None and item.entry.sha is not None
+            assert item.data is not None
+            size = len(item.data)
             item.entry = replace(
-                self._entry(encoded, written_at, item.common, path, size),
-                object_offset=offset,
-                object_sha=encoded.sha,
+                item.entry, object_path=path, object_offset=offset, object_sha=item.entry.sha
             )
             item.uploaded = size if fresh else 0
-            item.encoded = item.common = None
+            item.data = None
             offset += size
 
     def _entry(
@@ -838,6 +851,12 @@ class _Unreadable:
         return self.problem
 
 
+def _bad_key(entry: Entry, *, claim: bool) -> str:
+    """What ``state.bad_objects`` remembers: an object, or one entry's claim on it."""
+    assert entry.object_id is not None
+    return f"{entry.object_id}|{entry.id}" if claim else entry.object_id
+
+
 def _runs(entries: Iterable[Entry]) -> list[list[Entry]]:
     """Entries to download, grouped into requests: each object of its own alone, and
     sessions of one pack lying close together (gaps under ``RUN_GAP_BYTES``, a pack's
@@ -870,8 +889,8 @@ def _packs(items: list[_Pushed]) -> list[list[_Pushed]]:
     packs: list[list[_Pushed]] = []
     size = 0
     for item in items:
-        assert item.encoded is not None
-        grows = len(item.encoded.data)
+        assert item.data is not None
+        grows = len(item.data)
         if not packs or len(packs[-1]) >= PACK_MAX_SESSIONS or size + grows > PACK_MAX_BYTES:
             packs.append([])
             size = 0

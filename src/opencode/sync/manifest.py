@@ -132,10 +132,11 @@ class Entry:
     @property
     def object_id(self) -> str | None:
         """What names this entry's object among all objects: its path, plus the byte
-        offset in a pack."""
+        offset and the SHA-256 claimed for it in a pack (two entries naming one place with
+        different hashes are two claims, and a false one must not stand for the other)."""
         if self.object_path is None or self.object_offset is None:
             return self.object_path
-        return f"{self.object_path}@{self.object_offset}"
+        return f"{self.object_path}@{self.object_offset}:{self.object_sha}"
 
     @property
     def sha(self) -> str | None:
@@ -242,6 +243,8 @@ def _pack_position(
     sha = _opt_text(data, "sha")
     if sha is None or not SHA_PATTERN.fullmatch(sha) or "offset" not in data:
         raise BadRemoteDataError(f"entry for {session_id} names a pack without its place in it")
+    if _count(data, "object_bytes") == 0:
+        raise BadRemoteDataError(f"entry for {session_id} names an empty range of a pack")
     return _count(data, "offset"), sha
 
 
@@ -311,7 +314,7 @@ def decode_batch(data: bytes, *, kind: str, device: str, seq: int) -> tuple[Batc
         )
     known = type(version) is int and version in (FORMAT_VERSION, PACKED_FORMAT)
     if not known or document.get("kind") != kind:
-        raise BadRemoteDataError(f"not a {kind} of sync format {FORMAT_VERSION}")
+        raise BadRemoteDataError(f"not a {kind} of sync format {FORMAT_VERSION} or {PACKED_FORMAT}")
     if document.get("device") != device or document.get("seq") != seq:
         raise BadRemoteDataError("its device or sequence number does not match its name")
     raw_entries = document.get("entries")

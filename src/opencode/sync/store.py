@@ -45,12 +45,16 @@ _AUTH_CODES: Final = frozenset(
     }
 )
 _MISSING_CODES: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+# A range outside the object: the entry that names it is bad, not the sync.
+_RANGE_CODES: Final = frozenset({"InvalidRange", "416"})
 _EXISTS_CODES: Final = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
 
 
 @dataclass
 class Traffic:
-    """What went over the wire: payload bytes and requests, by direction."""
+    """What went over the wire: payload bytes and requests, by direction. An object
+    transfer is one session object or pack written, or one object or ranged read of a pack
+    (neighbouring sessions of a pack come in one)."""
 
     bytes_up: int = 0
     bytes_down: int = 0
@@ -131,30 +135,36 @@ class ObjectStore:
     def _get_once(
         self, key: str, limit: int, payload: bool, span: tuple[int, int] | None
     ) -> bytes | None:
+        if span is not None and (span[0] < 0 or span[1] < 1):
+            return None  # no such range: as if missing (the entry naming it is bad)
         ranged = {} if span is None else {"Range": f"bytes={span[0]}-{span[0] + span[1] - 1}"}
         try:
             response = self._call("get_object", Bucket=self.bucket, Key=key, **ranged)
         except _MissingKeyError:
             return None
-        if span is not None and not response.get("ContentRange"):
-            # A store that ignores Range sends the whole pack: read it and cut the span out.
-            limit = span[0] + limit
+        whole = span is not None and not response.get("ContentRange")
+        if whole:
+            # A store that ignores Range sends the whole object: read up to the span's end
+            # (what arrives beyond it is dropped with the connection), then cut the span out.
+            assert span is not None
+            limit = min(span[0] + span[1], span[0] + limit)
         body = response["Body"]
         try:
             size = int(response.get("ContentLength") or 0)
-            if size > limit:
+            if size > limit and not whole:
                 raise StoreError(f"{self.label}: {key} is {size:,} bytes, over the {limit:,} cap")
-            data: bytes = body.read(limit + 1)
+            data: bytes = body.read(limit if whole else limit + 1)
             if len(data) > limit:
                 raise StoreError(f"{self.label}: {key} is over the {limit:,} bytes cap")
-            if size and len(data) != size:
+            if size and len(data) != min(size, limit):
                 raise StoreUnreachableError(self._cut(key))
         except self._errors.transfer as exc:
             raise StoreUnreachableError(f"{self._cut(key)} ({exc})") from None
         finally:
             body.close()
         self._count(down=len(data), objects_down=1 if payload else 0)
-        if span is not None and not response.get("ContentRange"):
+        if whole:
+            assert span is not None
             return data[span[0] : span[0] + span[1]]
         return data
 
@@ -224,7 +234,7 @@ class ObjectStore:
         except self._errors.client as exc:
             code = _code(exc)
             # A range past a pack's end is a bad entry, not a failed sync.
-            missing = code in _MISSING_CODES or (code == "InvalidRange" and "Range" in args)
+            missing = code in _MISSING_CODES or (code in _RANGE_CODES and "Range" in args)
             if missing and operation == "get_object":
                 raise _MissingKeyError from None
             if code in _EXISTS_CODES and operation == "put_object":
