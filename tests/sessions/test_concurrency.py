@@ -113,6 +113,35 @@ def row_summary(row: dict[str, Any]) -> dict[str, Any]:
 # -- one writer per session -------------------------------------------------------------------
 
 
+def test_a_session_created_during_another_reconcile_keeps_its_row(
+    storage: SessionStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reconciling lists the folder, then compares the rows with it: a session another
+    writer creates in between (file, then row) must not lose its row to the comparison."""
+    before = new_manager(storage)
+    before.create(title="before")
+    before.close()
+    reader = SessionIndex(storage)
+    reader.count()
+    during: list[Session] = []
+    scan = reader._scan_folder
+
+    def scan_then_create() -> Any:
+        listed = scan()
+        writer = new_manager(storage)
+        during.append(writer.create(title="created during the scan"))
+        writer.close()
+        return listed
+
+    monkeypatch.setattr(reader, "_scan_folder", scan_then_create)
+    reader.refresh()
+    reader.count()
+
+    assert [s.title for s in during] == ["created during the scan"]  # the race was run
+    assert during[0].id in index_rows(storage)
+    reader.close()
+
+
 def test_second_process_is_refused_and_kill_releases_the_lock(storage: SessionStorage) -> None:
     session = saved_session(storage, "held")
     holder = Child("hold_session.py", storage.storage_dir, session.id)

@@ -209,7 +209,10 @@ class SessionIndex:
         if gone:
             with self._writing(db):
                 for sid in gone:
-                    indexdb.delete_session(db, sid)
+                    # Checked again under the write lock: a session created after the scan
+                    # has its file before its row, and its writer keeps that row.
+                    if not self.storage.exists(sid):
+                        indexdb.delete_session(db, sid)
         self._index_files(db, changed, on_disk)
         with self._writing(db):
             for sid in indexdb.replace_orphans(db, orphans):
