@@ -31,6 +31,7 @@ from opencode.sessions import (
     SessionMessage,
     SessionNotFoundError,
     SessionStorage,
+    SessionStorageError,
 )
 from opencode.sessions import index as index_module
 from opencode.sessions.fileio import dumps_json
@@ -890,6 +891,58 @@ def test_eight_writer_processes_lose_no_index_update(storage: SessionStorage) ->
             child.kill()
     listing = SessionIndex(storage).list()
     assert {s.id: [s.message_count, s.prompt_tokens, s.completion_tokens] for s in listing} == made
+
+
+def test_a_busy_index_on_open_is_waited_for_never_rebuilt(
+    storage: SessionStorage, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process's lock that SQLite does not wait for (seen as "database is locked"
+    when several processes open a new index at once) says nothing about the file: opening
+    waits and tries again. Rebuilding would throw away rows other processes are writing."""
+    from opencode.sessions import indexdb
+
+    session = saved(storage, "kept", messages=2)
+    made = SessionIndex(storage)
+    assert made.count() == 1  # the index exists, with the session's row
+    made.close()
+    configure = indexdb._configure
+    calls: list[int] = []
+
+    def busy_twice(db: sqlite3.Connection) -> None:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        configure(db)
+
+    monkeypatch.setattr(indexdb, "_configure", busy_twice)
+    with caplog.at_level(logging.WARNING, logger="opencode.sessions"):
+        index = SessionIndex(storage)
+        assert index.count() == 1
+    index.close()
+    assert len(calls) == 3
+    assert set(index_rows(storage)) == {session.id}
+    assert not [r for r in caplog.records if "rebuilding" in r.getMessage()]
+
+
+def test_an_index_that_stays_busy_is_one_error_not_a_rebuild(
+    storage: SessionStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencode.sessions import indexdb
+
+    session = saved(storage, "kept")
+    made = SessionIndex(storage)
+    assert made.count() == 1
+    made.close()
+
+    def always_busy(db: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(indexdb, "_configure", always_busy)
+    monkeypatch.setattr(indexdb, "BUSY_TIMEOUT_MS", 50)
+    with pytest.raises(SessionStorageError, match="database is locked"):
+        SessionIndex(storage).count()
+    monkeypatch.undo()
+    assert set(index_rows(storage)) == {session.id}
 
 
 # -- rebuild ----------------------------------------------------------------------------------

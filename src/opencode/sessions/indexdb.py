@@ -286,6 +286,24 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
 
         fsutil.make_private_dir(path.parent)
         os.close(fsutil.open_regular(path, os.O_RDWR | os.O_CREAT))  # 0600 before SQLite
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            return _open(path, existed)
+        except sqlite3.OperationalError as exc:
+            # Another process holds a lock SQLite would not wait for (switching a new file
+            # to WAL, say): the file is fine, so wait and try again, never rebuild it.
+            if not _is_busy(exc):
+                raise IndexUnusableError(str(exc)) from None
+            if time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)  # a retry back-off in library code, not a test's synchronisation
+        pause = min(pause * 2, 0.25)
+
+
+def _open(path: Path, existed: bool) -> sqlite3.Connection:
+    """One attempt at ``connect``; a busy database raises ``sqlite3.OperationalError``."""
     try:
         db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error as exc:
@@ -296,10 +314,23 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
             _check_schema(db)
         else:
             _create_schema(db)
+    except sqlite3.OperationalError as exc:
+        db.close()
+        if _is_busy(exc):
+            raise
+        raise IndexUnusableError(str(exc)) from None
     except (sqlite3.Error, IndexUnusableError) as exc:
         db.close()
         raise IndexUnusableError(str(exc)) from None
     return db
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED (any extended code): another connection's lock."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF in (5, 6)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _configure(db: sqlite3.Connection) -> None:
