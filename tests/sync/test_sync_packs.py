@@ -26,6 +26,15 @@ def many_sessions(machine: Machine, count: int = MANY) -> list[Session]:
     ]
 
 
+def pushed_and_pulled(machines: tuple[Machine, Machine], count: int = PACK_FROM) -> list[Session]:
+    """``count`` sessions made on A, pushed in packs and pulled by B."""
+    a, b = machines
+    made = many_sessions(a, count)
+    a.sync()
+    b.sync()
+    return made
+
+
 def keys(s3_server: S3Server, bucket: str, part: str) -> list[str]:
     pages = s3_server.admin.get_paginator("list_objects_v2").paginate(Bucket=bucket)
     return sorted(
@@ -67,9 +76,7 @@ def test_after_a_packed_push_a_change_travels_alone(
     machines: tuple[Machine, Machine], s3_server: S3Server, bucket: str
 ) -> None:
     a, b = machines
-    made = many_sessions(a, PACK_FROM)
-    a.sync()
-    b.sync()
+    made = pushed_and_pulled(machines)
 
     changed, renamed = made[3], made[7]
     a.add_messages(changed.id, "one more")
@@ -212,9 +219,7 @@ def test_a_deleted_packed_session_lands_in_the_other_trash(
     machines: tuple[Machine, Machine], s3_server: S3Server, bucket: str
 ) -> None:
     a, b = machines
-    made = many_sessions(a, PACK_FROM)
-    a.sync()
-    b.sync()
+    made = pushed_and_pulled(machines)
     doomed = made[9]
 
     assert a.run("session", "delete", doomed.id, "--yes").returncode == 0

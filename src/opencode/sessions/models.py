@@ -28,6 +28,7 @@ from opencode.sessions.validate import (
     check_nesting_on_load,
     check_nesting_on_write,
     format_timestamp,
+    nests_deeper_than,
     opt_bool,
     opt_int,
     opt_number,
@@ -143,7 +144,6 @@ class SessionMessage:
 _PLAIN_ALLOWED: Final = frozenset(
     {"id", "role", "content", "timestamp", "name", "tool_call_id", "tool_calls"}
 )
-_SCALAR_TYPES: Final = (str, int, float, bool, type(None))
 
 
 def _plain_message(cls: type[SessionMessage], data: object) -> SessionMessage | None:
@@ -183,21 +183,11 @@ def _plain_message(cls: type[SessionMessage], data: object) -> SessionMessage | 
 
 
 def _plain_tool_calls(calls: object) -> bool:
-    """Whether ``calls`` is a list of objects whose values are scalars or objects of
-    scalars (``{"id", "type", "function": {"name", "arguments"}}``): nested two levels at
-    most, so the general nesting check has nothing to find."""
-    if type(calls) is not list:
+    """Whether ``calls`` passes the general checks: a list of objects, nested no deeper
+    than ``MAX_NESTING`` (the same check, which stops early for the usual two levels)."""
+    if type(calls) is not list or not all(type(call) is dict for call in calls):
         return False
-    for call in calls:
-        if type(call) is not dict:
-            return False
-        for value in call.values():
-            if type(value) is dict:
-                if not all(type(inner) in _SCALAR_TYPES for inner in value.values()):
-                    return False
-            elif type(value) not in _SCALAR_TYPES:
-                return False
-    return True
+    return not nests_deeper_than(calls)
 
 
 @dataclass

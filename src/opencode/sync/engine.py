@@ -681,13 +681,7 @@ class SyncRun:
         if common is not None and common.content == encoded.content:
             if common.metadata == encoded.metadata:
                 return item  # unchanged: only its file identities are new
-            item.entry = replace(
-                self._entry(encoded, written_at, common, None, 0),
-                object_path=common.object_path,
-                object_bytes=common.object_bytes,
-                object_offset=common.object_offset,
-                object_sha=common.object_sha,
-            )
+            item.entry = self._entry(encoded, written_at, common, None, 0).with_object_of(common)
             item.action = "metadata"
             return item
         item.action = "new" if base is None else "update"
@@ -763,13 +757,9 @@ class SyncRun:
             host=self.host,
             written_at=written_at,
             content=None,
-            object_path=None,
-            object_bytes=0,
-            object_offset=None,
-            object_sha=None,
             deleted_at=written_at,
             base=base.content,
-        )
+        ).with_object_of(None)
         return _Pushed(sid, (None, None), entry, "delete")
 
     def _write_batch(self, entries: list[Entry], written_at: str) -> list[Entry]:

@@ -149,6 +149,17 @@ class Entry:
         """Entries of one session are applied in this order (time written, device, seq)."""
         return (self.written_at, self.device, self.seq)
 
+    def with_object_of(self, other: Entry | None) -> Entry:
+        """This entry pointing at ``other``'s object (its whole place in a pack), or at
+        none when ``other`` is None."""
+        return replace(
+            self,
+            object_path=other.object_path if other else None,
+            object_bytes=other.object_bytes if other else 0,
+            object_offset=other.object_offset if other else None,
+            object_sha=other.object_sha if other else None,
+        )
+
     def with_seq(self, seq: int) -> Entry:
         return replace(self, seq=seq)
 
