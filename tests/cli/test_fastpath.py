@@ -4,13 +4,18 @@ as the Typer commands do (same output, same exit code, same effect)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from cli_helpers import CliRunnerHelper, ago, make_session, modules_loaded_by, run_opencode
 
 from opencode.cli.fastpath import FLAG, MANY, VALUE, fast_action, read_options
-from opencode.sessions import SessionManager, SessionStorage
+from opencode.sessions import SessionIndex, SessionManager, SessionStorage
+from opencode.sessions.indexfresh import RACY_SECONDS
 
 
 @pytest.mark.parametrize(
@@ -202,3 +207,88 @@ def test_search_hits_are_styled_on_a_terminal_and_cut_to_its_width(
     assert len(plain) == 40 and plain.endswith("…")  # cut to the width, never wrapped
     assert "\x1b[1;7mzanzibar\x1b[0m" in result.stdout  # the match in bold reverse
     assert "\x1b[31m" not in result.stdout  # a title's own escapes stay inert
+
+
+@pytest.fixture
+def settled_store(store: dict[str, str]) -> dict[str, str]:
+    """The store as it is a while after its last change, with the index recording that:
+    a search then needs no reconciling and is answered from the index alone."""
+    index = SessionIndex(SessionStorage())
+    index.count()  # makes the index (its folder is a change of the sessions folder)
+    past = time.time() - 10 * RACY_SECONDS
+    os.utime(index.storage.storage_dir, (past, past))
+    index.refresh()
+    index.count()
+    index.close()
+    return store
+
+
+QUICK_SEARCHES = [
+    ["session", "search", "zanzibar"],
+    ["session", "search", "zanzibar", "--role", "assistant", "--role", "user"],
+    ["session", "search", "zanzibar", "--archived", "-n", "2"],
+    ["session", "search", "nowhere"],
+    ["session", "search", "zanz*", "--limit", "1"],
+]
+
+
+@pytest.mark.parametrize("argv", QUICK_SEARCHES, ids=" ".join)
+@pytest.mark.parametrize(
+    "env", [{}, {"FORCE_COLOR": "1", "COLUMNS": "40"}], ids=["piped", "styled"]
+)
+def test_a_search_on_a_settled_index_prints_what_the_typer_command_prints(
+    settled_store: dict[str, str], cli: CliRunnerHelper, argv: list[str], env: dict[str, str]
+) -> None:
+    assert quick_search_taken(argv)
+    fast = run_opencode(*argv, env=env)
+    typer_run = cli(*argv, **env)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (
+        typer_run.exit_code,
+        typer_run.stdout,
+        typer_run.stderr,
+    )
+    assert fast.stdout or fast.stderr == "No sessions match.\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["session", "search", "zanzibar", "--json"],
+        ["session", "search", "zanzibar", "--tag", "bug"],
+        ["session", "search", "zanzibar", "--since", "2d"],
+        ["session", "search", "zanzibar", "--here"],
+        ["session", "search", '"unclosed'],
+    ],
+    ids=" ".join,
+)
+def test_a_search_the_index_alone_cannot_answer_goes_the_long_way(
+    settled_store: dict[str, str], argv: list[str]
+) -> None:
+    assert not quick_search_taken(argv)
+
+
+def test_a_search_after_a_change_goes_the_long_way_and_sees_it(
+    settled_store: dict[str, str],
+) -> None:
+    assert quick_search_taken(["session", "search", "zanzibar"])
+    added = make_session("Just made", messages=[("user", "zanzibar again")])
+    assert not quick_search_taken(["session", "search", "zanzibar"])
+    assert added.id[:8] in run_opencode("session", "search", "zanzibar").stdout
+
+
+def quick_search_taken(argv: list[str]) -> bool:
+    """Whether ``opencode ARGV`` answered without loading the session layer (its index
+    module), run through the console script's ``main`` in a fresh interpreter."""
+    code = (
+        "import sys, io\n"
+        f"sys.argv = ['opencode', *{argv!r}]\n"
+        "sys.stdout = io.StringIO(); sys.stderr = io.StringIO()\n"
+        "from opencode.cli.entry import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "sys.__stdout__.write(str('opencode.sessions.index' not in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout == "True"

@@ -32,8 +32,8 @@ from opencode.sessions import (
     SessionNotFoundError,
     SessionStorage,
     SessionStorageError,
+    indexfresh,
 )
-from opencode.sessions import index as index_module
 from opencode.sessions.fileio import dumps_json
 from opencode.sessions.journal import OP_MESSAGE, make_record
 from opencode.sessions.listing import ListingQuery, list_page
@@ -257,7 +257,7 @@ def test_an_in_place_edit_of_a_quiet_folder_is_caught_by_the_periodic_full_check
     with open(storage.get_path(session.id), "r+b") as file:
         file.truncate(0)
         file.write(dumps_json(session.to_dict()))
-    monkeypatch.setattr(index_module, "FULL_RECONCILE_SECONDS", -1.0)  # the check is due
+    monkeypatch.setattr(indexfresh, "FULL_RECONCILE_SECONDS", -1.0)  # the check is due
     assert manager.list_sessions()[0].title == "Edited in place"
 
 

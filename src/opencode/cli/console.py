@@ -7,7 +7,7 @@ follows Rich's rules (none when the stream is not a terminal or ``NO_COLOR`` is 
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import re
 import sys
 from collections.abc import Callable
@@ -18,14 +18,20 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-# C0 and C1 controls, DEL, and the bidi overrides that can make text display reversed.
-_CONTROLS_ONE_LINE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-# Multi-line text keeps newlines and tabs; a lone carriage return could overwrite a line.
-_CONTROLS_MULTILINE: Final = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
+# DEL, C1 controls, and the bidi overrides that can make text display reversed; with the C0
+# controls (all of them on one line; multi-line text keeps newlines and tabs, but a lone
+# carriage return could overwrite a line) they are shown as escapes.
+_UNSAFE_ABOVE_C0: Final = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_C0_ONE_LINE: Final = "\x00-\x1f"
+_C0_MULTILINE: Final = "\x00-\x08\x0b-\x1f"
 
 _consoles: dict[str, tuple[TextIO, Console]] = {}
+
+
+@functools.cache
+def _controls(multiline: bool) -> re.Pattern[str]:
+    """Compiled on first use: most commands print no user text, and start-up counts."""
+    return re.compile(f"[{_C0_MULTILINE if multiline else _C0_ONE_LINE}{_UNSAFE_ABOVE_C0}]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -40,8 +46,10 @@ def printable(text: str, *, multiline: bool = False) -> str:
     change the window title or hide text; shown escaped they are inert and still visible.
     """
     if multiline:
-        return _CONTROLS_MULTILINE.sub(_escape, text.replace("\r\n", "\n"))
-    return _CONTROLS_ONE_LINE.sub(_escape, text)
+        return _controls(True).sub(_escape, text.replace("\r\n", "\n"))
+    if text.isprintable():  # nothing to escape (every unsafe character is unprintable)
+        return text
+    return _controls(False).sub(_escape, text)
 
 
 def _new_console(stream: TextIO) -> Console:
@@ -126,6 +134,7 @@ def setup_logging() -> None:
 
 
 def _attach_stderr_handler() -> None:
+    import contextlib
     import logging
 
     class StderrWarningHandler(logging.Handler):

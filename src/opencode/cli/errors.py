@@ -10,7 +10,6 @@ import errno
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from opencode.cli import exit_codes
 from opencode.cli.console import error, hint, say
@@ -18,6 +17,7 @@ from opencode.errors import OpencodeError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Final, TextIO
 
 MAX_CANDIDATES: Final = 10

@@ -8,7 +8,9 @@ and calls the very functions the Typer commands call:
 * ``opencode [--data-dir D] session list [--limit N] [--offset N] [--tag T]... [--search S]
   [--here] [--archived | --all] [--tree] [--wide] [--json | --quiet]``
 * ``opencode [--data-dir D] session search QUERY [--role R]... [--tag T]... [--here]
-  [--since DATE] [--limit N] [--archived] [--json]``
+  [--since DATE] [--limit N] [--archived] [--json]``; with only ``--role``, ``--limit`` and
+  ``--archived`` it is answered from the index database alone when that needs no
+  reconciling (``opencode.sessions.quicksearch``)
 * ``opencode [--data-dir D] session new [--title T] [--tag T]... [--model M]``
 
 Anything else goes to Typer: help, an option not listed, a value that is not plainly valid
@@ -225,17 +227,24 @@ def _session_search(words: Sequence[str]) -> Action | None:
     if limit is None or any(role not in ROLES for role in roles):
         return None
 
-    def action() -> None:
-        from opencode.cli.search_results import run_search
+    archived = given.get("archived") is True
+    plain = given.keys() <= {"roles", "limit", "archived"}  # nothing needs the session layer
 
-        run_search(
+    def action() -> None:
+        from opencode.cli import search_results
+
+        if plain and search_results.run_quick_search(
+            query, roles=roles, limit=limit, archived=archived
+        ):
+            return
+        search_results.run_search(
             query,
             roles=roles,
             tags=_texts(given, "tags"),
             here=given.get("here") is True,
             since=_text(given, "since"),
             limit=limit,
-            archived=given.get("archived") is True,
+            archived=archived,
             json_output=given.get("json") is True,
         )
 

@@ -18,8 +18,13 @@ from opencode.cli.console import printable, say
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
+    from opencode.sessions.quicksearch import QuickHit
     from opencode.sessions.search import SearchHit
+
+    # What a hit shows: session id, title, last activity, role and snippet of its message.
+    HitLine = tuple[str, str, datetime, str, str]
 
 _RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
@@ -64,12 +69,45 @@ def run_search(
     if not hits:
         say("No sessions match.")
         return
-    print_hits(hits)
+    print_hits([_line(hit) for hit in hits])
+
+
+def run_quick_search(
+    query: str, *, roles: Sequence[str] = (), limit: int = 20, archived: bool = False
+) -> bool:
+    """Print the hits as ``run_search`` would, answered straight from a fresh index
+    (``opencode.sessions.quicksearch``); False, having printed nothing, when it cannot be."""
+    from opencode.paths import data_root
+    from opencode.sessions.quicksearch import search_fresh_index
+
+    storage_dir = os.path.join(data_root(), "sessions")
+    hits = search_fresh_index(
+        storage_dir, query, roles=roles, include_archived=archived, limit=limit
+    )
+    if hits is None:
+        return False
+    if not hits:
+        say("No sessions match.")
+        return True
+    print_hits([_quick_line(hit) for hit in hits])
+    return True
+
+
+def _line(hit: SearchHit) -> HitLine:
+    summary = hit.summary
+    return (summary.id, summary.title, summary.last_active, hit.role, hit.snippet)
+
+
+def _quick_line(hit: QuickHit) -> HitLine:
+    from opencode.sessions.validate import parse_timestamp
+
+    at = parse_timestamp(hit.active_at)
+    return (hit.session_id, hit.title, at, hit.role, hit.snippet)
 
 
 def hit_dict(hit: SearchHit) -> dict[str, object]:
     """A hit as JSON: the session's listing keys, then the message and its unmarked snippet."""
-    from opencode.sessions.search import HIGHLIGHT_END, HIGHLIGHT_START
+    from opencode.sessions.fts import HIGHLIGHT_END, HIGHLIGHT_START
 
     snippet = hit.snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "")
     return {
@@ -82,29 +120,28 @@ def hit_dict(hit: SearchHit) -> dict[str, object]:
     }
 
 
-def print_hits(hits: Sequence[SearchHit]) -> None:
+def print_hits(hits: Sequence[HitLine]) -> None:
     """Two lines a hit on stdout, styled on a terminal."""
     styled = _styles_wanted()
     width = terminal_width(sys.stdout)
     lines: list[str] = []
-    for hit in hits:
-        summary = hit.summary
+    for session_id, title, last_active, role, snippet in hits:
         heading = [
-            (render.short_id(summary.id), BOLD),
-            ("  " + render.title_of(summary.title), ""),
-            (f"  {render.ago(summary.last_active)}", DIM),
+            (render.short_id(session_id), BOLD),
+            ("  " + render.title_of(title), ""),
+            (f"  {render.ago(last_active)}", DIM),
         ]
         lines.append(_render(_cut(heading, width), styled))
-        lines.append(_render(snippet_segments(hit), styled))
+        lines.append(_render(snippet_segments(role, snippet), styled))
     sys.stdout.write("".join(line + "\n" for line in lines))
 
 
-def snippet_segments(hit: SearchHit) -> list[Segment]:
+def snippet_segments(role: str, snippet: str) -> list[Segment]:
     """``  User: ...match...``: the snippet on one line, the matches marked."""
-    from opencode.sessions.search import HIGHLIGHT_END, HIGHLIGHT_START
+    from opencode.sessions.fts import HIGHLIGHT_END, HIGHLIGHT_START
 
-    segments: list[Segment] = [("  ", ""), (f"{hit.role.capitalize()}: ", DIM)]
-    text = " ".join(hit.snippet.split())
+    segments: list[Segment] = [("  ", ""), (f"{role.capitalize()}: ", DIM)]
+    text = " ".join(snippet.split())
     for i, part in enumerate(text.split(HIGHLIGHT_START)):
         marked, _, rest = part.partition(HIGHLIGHT_END) if i else ("", "", part)
         if marked:

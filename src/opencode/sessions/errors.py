@@ -6,12 +6,12 @@ the spec's ``except`` ladder (not found, corrupted, then storage) reads naturall
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from opencode.errors import OpencodeError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from opencode.sessions.models import SessionSummary
 
 
@@ -80,6 +80,10 @@ class SessionNotDamagedError(SessionStorageError):
 
 class InvalidSessionValueError(SessionError, ValueError):
     """A title, tag or other value the user supplied cannot be stored as given."""
+
+
+class InvalidSearchQueryError(InvalidSessionValueError):
+    """A search query FTS5 cannot parse (an unclosed quote, a lone ``OR``, ...)."""
 
 
 class AmbiguousSessionIdError(SessionError):

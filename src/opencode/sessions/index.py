@@ -30,7 +30,7 @@ from pathlib import Path
 import orjson
 
 from opencode.logs import get_logger
-from opencode.sessions import indexdb
+from opencode.sessions import fts, indexdb
 from opencode.sessions.errors import (
     InvalidSessionValueError,
     SessionCorruptedError,
@@ -38,6 +38,14 @@ from opencode.sessions.errors import (
     SessionStorageError,
 )
 from opencode.sessions.ids import conflict_copy_of, is_valid_session_id
+from opencode.sessions.indexfresh import (
+    RACY_SECONDS,
+    file_stat,
+    folder_state,
+    folder_unchanged,
+    grown_journals,
+    state_mtime,
+)
 from opencode.sessions.models import Session, SessionMessage, SessionSummary
 from opencode.sessions.rebuild import FileState, read_all
 from opencode.sessions.storage import SessionStorage
@@ -68,11 +76,6 @@ SORT_ALIASES: Final = {
     "tokens": "total_tokens",
 }
 SORT_FIELDS: Final = tuple(SORT_COLUMNS)
-# A folder identity recorded less than this long after the folder last changed may be
-# shared by a later change in the same clock tick: it is not trusted (as git's "racy" index).
-RACY_SECONDS: Final = 2.0
-# Even a folder that looks unchanged is compared file by file this often.
-FULL_RECONCILE_SECONDS: Final = 600.0
 REBUILD_BATCH: Final = 500
 # A new index over this many sessions is built in bulk (parallel reads, one search pass).
 BULK_FROM: Final = 200
@@ -89,25 +92,6 @@ def normalize_dir(path: str | os.PathLike[str]) -> str:
         return ""
     # Stored folders went through storable_text; compare queries the same way.
     return storable_text(os.path.abspath(os.path.expanduser(text)))
-
-
-def file_stat(path: Path) -> str | None:
-    """``inode:size:mtime_ns`` of a file (not following links); None when absent."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    return f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
-
-
-def folder_state(path: Path) -> str | None:
-    """``inode:mtime_ns`` of a folder: changes whenever a file in it is added, renamed or
-    removed. None when the folder does not exist."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return f"{info.st_ino}:{info.st_mtime_ns}"
 
 
 class SessionIndex:
@@ -184,9 +168,7 @@ class SessionIndex:
 
     def _sync(self, db: sqlite3.Connection) -> None:
         state = folder_state(self.storage.storage_dir)
-        recorded = indexdb.get_state(db, "folder")
-        checked = float(indexdb.get_state(db, "checked_at") or 0)
-        if state is None or state != recorded or time.time() - checked > FULL_RECONCILE_SECONDS:
+        if not folder_unchanged(db, state):
             self._reconcile_folder(db, state)
         else:
             self._reconcile_journals(db)
@@ -229,17 +211,13 @@ class SessionIndex:
                     name,
                     conflict_copy_of(name),
                 )
-            trusted = state is not None and started - _state_mtime(state) > RACY_SECONDS
+            trusted = state is not None and started - state_mtime(state) > RACY_SECONDS
             indexdb.set_state(db, "folder", state if trusted else None)
             indexdb.set_state(db, "checked_at", f"{started:.3f}")
 
     def _reconcile_journals(self, db: sqlite3.Connection) -> None:
         """The folder is as last seen: only journals of open sessions may have grown."""
-        stale = []
-        for sid, recorded in indexdb.open_journal_states(db):
-            current = file_stat(self.storage.get_journal_path(sid))
-            if current != recorded:
-                stale.append(sid)
+        stale = grown_journals(db, self.storage.storage_dir)
         if stale:
             self._index_files(db, stale, None)
 
@@ -607,12 +585,8 @@ class SessionIndex:
         db = self._ready()
         if db is None:
             return [], {}
-        floor = indexdb.newest_match_floor(db, match, window)
         where = "".join(f" AND {clause}" for clause in clauses)
-        best = indexdb.best_match_per_session(
-            db, match, floor=floor, where=where, args=args, limit=limit
-        )
-        return best, indexdb.snippets(db, match, [rowid for _, rowid, _ in best])
+        return fts.ranked_matches(db, match, where=where, args=args, limit=limit, window=window)
 
     def usage_rows(
         self, group: str, clauses: Sequence[str], args: Sequence[Any]
@@ -786,7 +760,7 @@ class SessionIndex:
             indexdb.rebuild_search(db)
             indexdb.replace_orphans(db, orphans)
             indexdb.replace_conflicts(db, self._conflicts)
-            trusted = state is not None and started - _state_mtime(state) > RACY_SECONDS
+            trusted = state is not None and started - state_mtime(state) > RACY_SECONDS
             indexdb.set_state(db, "folder", state if trusted else None)
             indexdb.set_state(db, "checked_at", f"{started:.3f}")
 
@@ -813,10 +787,6 @@ def _common_prefix(a: str, b: str) -> int:
             break
         length += 1
     return length
-
-
-def _state_mtime(state: str) -> float:
-    return int(state.rsplit(":", 1)[1]) / 1e9
 
 
 # -- rows -------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opencode.sessions.indexfile import FILE_PREFIX, FILE_SUFFIX, INDEX_FOLDER, SCHEMA_VERSION
+from opencode.sessions.indexfresh import get_state
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -541,19 +542,6 @@ def file_states(db: sqlite3.Connection) -> dict[str, tuple[str | None, str | Non
     }
 
 
-def open_journal_states(db: sqlite3.Connection) -> list[tuple[str, str]]:
-    """``(id, journal stat)`` of the sessions that had a journal when last indexed."""
-    return db.execute(
-        "SELECT id, journal_stat FROM sessions WHERE journal_stat IS NOT NULL"
-    ).fetchall()
-
-
-def get_state(db: sqlite3.Connection, key: str) -> str | None:
-    """A value of the index's own bookkeeping."""
-    row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-    return None if row is None else str(row[0])
-
-
 def set_state(db: sqlite3.Connection, key: str, value: str | None) -> None:
     """Record (or, with None, forget) a value of the index's own bookkeeping."""
     if value is None:
@@ -609,70 +597,6 @@ def orphan_ids(db: sqlite3.Connection) -> list[str]:
 def forget_orphan(db: sqlite3.Connection, session_id: str) -> None:
     """The leftovers of ``session_id`` are gone."""
     db.execute("DELETE FROM orphans WHERE id = ?", (session_id,))
-
-
-# -- search -----------------------------------------------------------------------------------
-
-# bm25 weights of the search columns: the user's own words count most, tool output least.
-SEARCH_WEIGHTS: Final = (3.0, 1.0, 0.5)
-HIGHLIGHT_START: Final = "\ue000"
-HIGHLIGHT_END: Final = "\ue001"
-SNIPPET_TOKENS: Final = 16
-
-
-def newest_match_floor(db: sqlite3.Connection, match: str, window: int) -> int:
-    """The smallest rowid among the newest ``window`` messages matching ``match``; 0 when
-    fewer match (then every match is ranked)."""
-    row = db.execute(
-        "SELECT rowid FROM message_search WHERE message_search MATCH ?"
-        " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-        (match, window - 1),
-    ).fetchone()
-    return 0 if row is None else int(row[0])
-
-
-def best_match_per_session(
-    db: sqlite3.Connection,
-    match: str,
-    *,
-    floor: int,
-    where: str,
-    args: Sequence[Any],
-    limit: int,
-) -> list[tuple[str, int, float]]:
-    """``(session id, rowid of its best message, bm25 score)``, best sessions first.
-
-    ``where``/``args`` filter on the ``sessions`` row (``s``) and the message (``t``).
-    """
-    weights = ", ".join(str(w) for w in SEARCH_WEIGHTS)
-    sql = (
-        "SELECT t.session_id, m.rowid, min(m.score) AS best FROM ("
-        f"SELECT rowid, bm25(message_search, {weights}) AS score FROM message_search"
-        " WHERE message_search MATCH ? AND rowid >= ? LIMIT -1) AS m"
-        " JOIN message_text t ON t.rowid = m.rowid"
-        " JOIN sessions s ON s.id = t.session_id"
-        f" WHERE 1{where}"
-        " GROUP BY t.session_id ORDER BY best, t.session_id LIMIT ?"
-    )
-    return db.execute(sql, (match, floor, *args, limit)).fetchall()
-
-
-def snippets(
-    db: sqlite3.Connection, match: str, rowids: Sequence[int]
-) -> dict[int, tuple[str, str, str, str]]:
-    """``rowid -> (message id, role, time, snippet)`` with matches between the
-    ``HIGHLIGHT_*`` marks."""
-    if not rowids:
-        return {}
-    marks = ", ".join("?" * len(rowids))
-    sql = (
-        "SELECT message_search.rowid, t.message_id, t.role, t.at,"
-        " snippet(message_search, -1, ?, ?, '…', ?)"
-        " FROM message_search JOIN message_text t ON t.rowid = message_search.rowid"
-        f" WHERE message_search MATCH ? AND message_search.rowid IN ({marks})"
-    )
-    args = (HIGHLIGHT_START, HIGHLIGHT_END, SNIPPET_TOKENS, match, *rowids)
-    return {row[0]: tuple(row[1:]) for row in db.execute(sql, args)}
 
 
 # -- statistics and imports -------------------------------------------------------------------

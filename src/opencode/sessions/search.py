@@ -9,37 +9,38 @@ of its best message; matches in the snippet sit between ``HIGHLIGHT_START`` and
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from opencode.sessions.errors import InvalidSessionValueError
-from opencode.sessions.indexdb import HIGHLIGHT_END, HIGHLIGHT_START
+from opencode.sessions.errors import InvalidSearchQueryError, InvalidSessionValueError
+from opencode.sessions.fts import (
+    DEFAULT_LIMIT,
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    RANK_WINDOW,
+    SEARCH_ROLES,
+    match_expression,
+    query_error,
+)
 from opencode.sessions.validate import format_timestamp, parse_timestamp
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import os
-    from typing import Final
 
     from opencode.sessions.index import SessionIndex
     from opencode.sessions.models import SessionSummary
 
-__all__ = ["HIGHLIGHT_END", "HIGHLIGHT_START", "SEARCH_ROLES", "SearchHit", "search"]
-
-SEARCH_ROLES: Final = {"user": "user_text", "assistant": "assistant_text", "tool": "tool_text"}
-DEFAULT_LIMIT: Final = 20
-# For a query matching more messages than this, only the newest this many are ranked.
-RANK_WINDOW: Final = 20_000
-MAX_QUERY_CHARS: Final = 1000
-# A query using any of FTS5's syntax is passed on as typed; anything else is plain words.
-_FTS_SYNTAX: Final = re.compile(r'["()*^:{}]|\b(?:AND|OR|NOT|NEAR)\b')
-
-
-class InvalidSearchQueryError(InvalidSessionValueError):
-    """A search query FTS5 cannot parse (an unclosed quote, a lone ``OR``, ...)."""
+__all__ = [
+    "HIGHLIGHT_END",
+    "HIGHLIGHT_START",
+    "SEARCH_ROLES",
+    "InvalidSearchQueryError",
+    "SearchHit",
+    "search",
+]
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def search(
     """
     from opencode.sessions.index import filter_clauses
 
-    match = _match_expression(query, roles)
+    match = match_expression(query, roles)
     if limit < 1:
         raise InvalidSessionValueError(f"limit must be at least 1, got {limit}")
     clauses, args = filter_clauses(tags, None, working_dir, under_dir)
@@ -88,32 +89,8 @@ def search(
             match, clauses=clauses, args=args, limit=limit, window=RANK_WINDOW
         )
     except sqlite3.OperationalError as exc:
-        raise InvalidSearchQueryError(f"cannot search for {query!r}: {_reason(exc)}") from None
+        raise query_error(query, exc) from None
     return [hit for hit in _hits(index, best, snippets) if hit is not None]
-
-
-def _match_expression(query: str, roles: Sequence[str]) -> str:
-    text = query.strip()
-    if not text:
-        raise InvalidSearchQueryError("the search query is empty")
-    if len(text) > MAX_QUERY_CHARS:
-        raise InvalidSearchQueryError(f"the search query is longer than {MAX_QUERY_CHARS}")
-    unknown = [r for r in roles if r not in SEARCH_ROLES]
-    if unknown:
-        choices = ", ".join(SEARCH_ROLES)
-        raise InvalidSessionValueError(f"unknown role {unknown[0]!r}; choose from {choices}")
-    if not _FTS_SYNTAX.search(text):
-        # Plain words: each one a phrase, so "file.py", "foo-bar" and "c++" just work.
-        text = " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
-    if not roles:
-        return text
-    columns = " ".join(SEARCH_ROLES[r] for r in dict.fromkeys(roles))
-    return f"{{{columns}}} : ({text})"
-
-
-def _reason(exc: sqlite3.OperationalError) -> str:
-    reason = str(exc)
-    return reason.removeprefix("fts5: ").replace('near ""', "at the end of the query")
 
 
 def _hits(

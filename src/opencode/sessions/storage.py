@@ -33,6 +33,13 @@ from opencode.sessions.fileio import (
     read_session_file,
     storage_error,
 )
+from opencode.sessions.filenames import (
+    BACKUP_SUFFIX,
+    JOURNAL_SUFFIX,
+    LOCK_SUFFIX,
+    OWNER_SUFFIX,
+    SESSION_SUFFIX,
+)
 from opencode.sessions.ids import conflict_copy_of, is_valid_session_id, validate_session_id
 from opencode.sessions.journal import ReplayReport, SessionJournal, replay
 from opencode.sessions.locks import Purpose, SessionWriterLock
@@ -45,11 +52,6 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 
-SESSION_SUFFIX: Final = ".json"
-JOURNAL_SUFFIX: Final = ".jsonl"
-BACKUP_SUFFIX: Final = ".backup"
-LOCK_SUFFIX: Final = ".lock"
-OWNER_SUFFIX: Final = ".owner"
 # A session's files besides its snapshot; without a snapshot they are leftovers of a crash.
 _CONTENT_LEFTOVERS: Final = (JOURNAL_SUFFIX, BACKUP_SUFFIX, OWNER_SUFFIX, LOCK_SUFFIX)
 

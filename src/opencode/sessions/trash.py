@@ -38,8 +38,8 @@ from opencode.sessions.fileio import (
     read_session_file,
     storage_error,
 )
+from opencode.sessions.filenames import JOURNAL_SUFFIX, SESSION_SUFFIX
 from opencode.sessions.ids import is_valid_session_id, validate_session_id
-from opencode.sessions.storage import JOURNAL_SUFFIX, SESSION_SUFFIX
 from opencode.sessions.validate import format_timestamp, parse_timestamp, utc_now
 
 if TYPE_CHECKING:

@@ -1,0 +1,86 @@
+"""Is the index as the sessions folder is? The look every use of the index starts with.
+
+A writer records the folder's identity (inode and mtime) after indexing its own change, and
+every reconcile records it after comparing each file with its row. While the folder keeps
+that identity, no session was added, renamed or removed behind the index's back; only the
+journals of sessions open elsewhere may have grown, and their rows carry each journal's
+identity. So a fresh index is known from one folder ``stat`` and the open journals.
+
+Standard library only: the quick search path asks this without loading the session layer.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+
+from opencode.sessions.filenames import JOURNAL_SUFFIX
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Final
+
+# A folder identity recorded less than this long after the folder last changed may be
+# shared by a later change in the same clock tick: it is not trusted (as git's "racy" index).
+RACY_SECONDS: Final = 2.0
+# Even a folder that looks unchanged is compared file by file this often.
+FULL_RECONCILE_SECONDS: Final = 600.0
+
+
+def file_stat(path: str | os.PathLike[str]) -> str | None:
+    """``inode:size:mtime_ns`` of a file (not following links); None when absent."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def folder_state(path: str | os.PathLike[str]) -> str | None:
+    """``inode:mtime_ns`` of a folder: changes whenever a file in it is added, renamed or
+    removed. None when the folder does not exist."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return f"{info.st_ino}:{info.st_mtime_ns}"
+
+
+def state_mtime(state: str) -> float:
+    """The mtime (seconds) in a ``folder_state``."""
+    return int(state.rpartition(":")[2]) / 1e9
+
+
+def get_state(db: sqlite3.Connection, key: str) -> str | None:
+    """A value of the index's own bookkeeping."""
+    row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def folder_unchanged(db: sqlite3.Connection, state: str | None) -> bool:
+    """True when the folder (now ``state``) is as the index last saw it, and the last look
+    at every file is recent enough to trust that."""
+    if state is None or state != get_state(db, "folder"):
+        return False
+    checked = float(get_state(db, "checked_at") or 0)
+    return time.time() - checked <= FULL_RECONCILE_SECONDS
+
+
+def grown_journals(db: sqlite3.Connection, storage_dir: str | os.PathLike[str]) -> list[str]:
+    """Ids of the sessions whose journal is not as their row says (appended to since)."""
+    folder = os.fspath(storage_dir)
+    rows = db.execute("SELECT id, journal_stat FROM sessions WHERE journal_stat IS NOT NULL")
+    return [
+        session_id
+        for session_id, recorded in rows.fetchall()
+        if file_stat(os.path.join(folder, session_id + JOURNAL_SUFFIX)) != recorded
+    ]
+
+
+def has_unwarned_damage(db: sqlite3.Connection) -> bool:
+    """True when a damaged session has not been warned about yet."""
+    row = db.execute(
+        "SELECT 1 FROM sessions WHERE damaged IS NOT NULL AND warned = 0 LIMIT 1"
+    ).fetchone()
+    return row is not None
