@@ -156,30 +156,34 @@ def _plain_message(cls: type[SessionMessage], data: object) -> SessionMessage | 
         return None
     get = data.get
     role, content, message_id, stamp = get("role"), get("content", ""), get("id"), get("timestamp")
-    if type(role) is not str or type(content) is not str or type(stamp) is not str:
-        return None
-    if type(message_id) is not str or not message_id:
+    if (
+        type(role) is not str
+        or type(content) is not str
+        or type(stamp) is not str
+        or type(message_id) is not str
+        or not message_id
+    ):
         return None
     name, call_id, calls = get("name"), get("tool_call_id"), get("tool_calls")
-    if not (name is None or type(name) is str) or not (call_id is None or type(call_id) is str):
+    if (name is not None and type(name) is not str) or (
+        call_id is not None and type(call_id) is not str
+    ):
         return None
-    if calls is not None and not _plain_tool_calls(calls):
-        return None
+    if calls is not None:
+        if not _plain_tool_calls(calls):
+            return None
+        calls = [dict(call) for call in calls]  # no aliasing of the caller's objects
     try:
-        when = datetime.fromisoformat(stamp)
+        when = _from_iso(stamp)
     except ValueError:
         return None
     if when.tzinfo is not timezone.utc:  # naive, other offsets (and "Z" before 3.11): general
         return None
-    return cls(
-        role=role,
-        content=content,
-        id=message_id,
-        timestamp=when,
-        tool_calls=None if calls is None else [dict(call) for call in calls],  # no aliasing
-        tool_call_id=call_id,
-        name=name,
-    )
+    # Positional, in field order: keywords cost a fifth of the load of a long session.
+    return cls(role, content, message_id, when, calls, call_id, name)
+
+
+_from_iso: Final = datetime.fromisoformat
 
 
 def _plain_tool_calls(calls: object) -> bool:
