@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from opencode.cli.boxtable import box_table, cell_len, terminal_width
@@ -48,13 +47,15 @@ MAX_MODEL_WIDTH: Final = 24
 _DETAILS: Final = ("tokens", "size", "model")
 
 
-@dataclass(frozen=True)
 class _Layout:
     """Headers and age format for a width: full as the spec shows, or compact."""
 
-    messages: str
-    updated: str
-    compact: bool
+    __slots__ = ("compact", "messages", "updated")
+
+    def __init__(self, messages: str, updated: str, *, compact: bool) -> None:
+        self.messages = messages
+        self.updated = updated
+        self.compact = compact
 
 
 _FULL: Final = _Layout("Messages", "Updated", compact=False)

@@ -12,7 +12,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from uuid import uuid4
 
 from opencode.sessions.errors import (
     InvalidSessionValueError,
@@ -56,6 +55,8 @@ def _default_working_dir() -> str:
 
 
 def _short_uid(prefix: str) -> str:
+    from uuid import uuid4  # on first use: listing never makes ids
+
     return f"{prefix}_{uuid4().hex[:24]}"
 
 

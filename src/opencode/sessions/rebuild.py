@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -24,25 +23,55 @@ PARALLEL_FROM: Final = 2000
 CHUNK: Final = 200
 
 
-@dataclass(frozen=True)
 class FileState:
-    """What the folder scan saw of one session: its files' identities and bytes."""
+    """What the folder scan saw of one session: its files' identities and bytes.
 
-    snapshot: str | None
-    journal: str | None
-    size: int = 0
+    A plain class, as ``ReadResult``: every command that lists imports this module, and a
+    frozen dataclass costs a millisecond of start-up to build."""
+
+    __slots__ = ("journal", "size", "snapshot")
+
+    def __init__(self, snapshot: str | None, journal: str | None, size: int = 0) -> None:
+        self.snapshot = snapshot
+        self.journal = journal
+        self.size = size
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FileState):
+            return NotImplemented
+        return (self.snapshot, self.journal, self.size) == (
+            other.snapshot,
+            other.journal,
+            other.size,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.snapshot, self.journal, self.size))
+
+    def __repr__(self) -> str:
+        return f"FileState({self.snapshot!r}, {self.journal!r}, {self.size!r})"
 
 
-@dataclass(frozen=True)
 class ReadResult:
     """One session as the index stores it: a row, or why the files do not load."""
 
-    session_id: str
-    files: FileState
-    row: tuple[Any, ...] | None
-    texts: list[tuple[str, str, str, str]]
-    problem: str | None
-    missing: bool = False
+    __slots__ = ("files", "missing", "problem", "row", "session_id", "texts")
+
+    def __init__(
+        self,
+        session_id: str,
+        files: FileState,
+        row: tuple[Any, ...] | None,
+        texts: list[tuple[str, str, str, str]],
+        problem: str | None,
+        missing: bool = False,
+    ) -> None:
+        self.session_id = session_id
+        self.files = files
+        self.row = row
+        self.texts = texts
+        self.problem = problem
+        self.missing = missing
 
 
 def read_for_index(storage: SessionStorage, session_id: str, files: FileState) -> ReadResult:

@@ -41,14 +41,16 @@ from opencode.sessions.filenames import (
     SESSION_SUFFIX,
 )
 from opencode.sessions.ids import conflict_copy_of, is_valid_session_id, validate_session_id
-from opencode.sessions.journal import ReplayReport, SessionJournal, replay
-from opencode.sessions.locks import Purpose, SessionWriterLock
 from opencode.sessions.models import Session
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Final
+
+    # Imported where used: listing and search never open a journal or take a lock.
+    from opencode.sessions.journal import ReplayReport, SessionJournal
+    from opencode.sessions.locks import Purpose, SessionWriterLock
 
 logger = get_logger(__name__)
 
@@ -116,6 +118,8 @@ class SessionStorage:
 
     def load_with_report(self, session_id: str) -> tuple[Session, ReplayReport]:
         """Like ``load``, also saying what the journal replay skipped."""
+        from opencode.sessions.journal import ReplayReport, replay
+
         session = self._load_snapshot(self.get_path(session_id), session_id)
         journal_path = self.get_journal_path(session_id)
         try:
@@ -215,6 +219,8 @@ class SessionStorage:
 
     def open_journal(self, session_id: str, *, durable: bool = True) -> SessionJournal:
         """An open journal for the single writer of ``session_id``."""
+        from opencode.sessions.journal import SessionJournal
+
         self.ensure_dir()
         journal = SessionJournal(self.get_journal_path(session_id), durable=durable)
         journal.open()
@@ -226,6 +232,8 @@ class SessionStorage:
         ``purpose="short"`` is for a change made and released at once: it waits a few seconds
         for another short writer; use it as ``with storage.writer_lock(id, "short"):``.
         """
+        from opencode.sessions.locks import SessionWriterLock
+
         self.ensure_dir()
         return SessionWriterLock(
             session_id,
