@@ -223,7 +223,14 @@ def settled_store(store: dict[str, str]) -> dict[str, str]:
     return store
 
 
-QUICK_SEARCHES = [
+QUICK_COMMANDS = [
+    ["--list-sessions"],
+    ["session", "list"],
+    ["session", "list", "--search", "parser", "--limit", "1"],
+    ["session", "list", "-q", "--all"],
+    ["session", "list", "--archived", "--wide"],
+    ["session", "list", "--tree", "--offset", "1", "-n", "2"],
+    ["session", "list", "--tag", "bug"],
     ["session", "search", "zanzibar"],
     ["session", "search", "zanzibar", "--role", "assistant", "--role", "user"],
     ["session", "search", "zanzibar", "--archived", "-n", "2"],
@@ -232,14 +239,14 @@ QUICK_SEARCHES = [
 ]
 
 
-@pytest.mark.parametrize("argv", QUICK_SEARCHES, ids=" ".join)
+@pytest.mark.parametrize("argv", QUICK_COMMANDS, ids=" ".join)
 @pytest.mark.parametrize(
     "env", [{}, {"FORCE_COLOR": "1", "COLUMNS": "40"}], ids=["piped", "styled"]
 )
-def test_a_search_on_a_settled_index_prints_what_the_typer_command_prints(
+def test_a_command_on_a_settled_index_prints_what_the_typer_command_prints(
     settled_store: dict[str, str], cli: CliRunnerHelper, argv: list[str], env: dict[str, str]
 ) -> None:
-    assert quick_search_taken(argv)
+    assert answered_from_index_alone(argv)
     fast = run_opencode(*argv, env=env)
     typer_run = cli(*argv, **env)
     assert (fast.returncode, fast.stdout, fast.stderr) == (
@@ -258,34 +265,41 @@ def test_a_search_on_a_settled_index_prints_what_the_typer_command_prints(
         ["session", "search", "zanzibar", "--since", "2d"],
         ["session", "search", "zanzibar", "--here"],
         ["session", "search", '"unclosed'],
+        ["session", "list", "--json"],
+        ["session", "list", "--here"],
     ],
     ids=" ".join,
 )
-def test_a_search_the_index_alone_cannot_answer_goes_the_long_way(
+def test_a_command_the_index_alone_cannot_answer_goes_the_long_way(
     settled_store: dict[str, str], argv: list[str]
 ) -> None:
-    assert not quick_search_taken(argv)
+    assert not answered_from_index_alone(argv)
 
 
-def test_a_search_after_a_change_goes_the_long_way_and_sees_it(
-    settled_store: dict[str, str],
+@pytest.mark.parametrize(
+    "argv", [["session", "search", "zanzibar"], ["--list-sessions"]], ids=" ".join
+)
+def test_a_command_after_a_change_goes_the_long_way_and_sees_it(
+    settled_store: dict[str, str], argv: list[str]
 ) -> None:
-    assert quick_search_taken(["session", "search", "zanzibar"])
+    assert answered_from_index_alone(argv)
     added = make_session("Just made", messages=[("user", "zanzibar again")])
-    assert not quick_search_taken(["session", "search", "zanzibar"])
-    assert added.id[:8] in run_opencode("session", "search", "zanzibar").stdout
+    assert not answered_from_index_alone(argv)
+    assert added.id[:8] in run_opencode(*argv).stdout
 
 
-def quick_search_taken(argv: list[str]) -> bool:
+def answered_from_index_alone(argv: list[str]) -> bool:
     """Whether ``opencode ARGV`` answered without loading the session layer (its index
-    module), run through the console script's ``main`` in a fresh interpreter."""
+    module and the session model), run through the console script's ``main`` in a fresh
+    interpreter."""
     code = (
         "import sys, io\n"
         f"sys.argv = ['opencode', *{argv!r}]\n"
         "sys.stdout = io.StringIO(); sys.stderr = io.StringIO()\n"
         "from opencode.cli.entry import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "sys.__stdout__.write(str('opencode.sessions.index' not in sys.modules))\n"
+        "heavy = {'opencode.sessions.index', 'opencode.sessions.models'} & set(sys.modules)\n"
+        "sys.__stdout__.write(str(not heavy))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from opencode.sessions import SessionStorage, SessionSummary
-    from opencode.sessions.listing import ListingPage, ListingQuery
+    from opencode.sessions.listing import ListedSummary, ListingPage, ListingQuery
     from opencode.sessions.trash import TrashEntry
 
 
@@ -63,7 +63,7 @@ _COMPACT: Final = _Layout("Msgs", "Age", compact=True)
 
 
 def sessions_table(
-    summaries: Sequence[SessionSummary],
+    summaries: Sequence[ListedSummary],
     *,
     width: int,
     short_ids: Mapping[str, str] | None = None,
@@ -105,7 +105,7 @@ def _extra_columns(*, wide: bool, details: bool) -> list[frozenset[str]]:
 
 
 def _fitted_table(
-    summaries: Sequence[SessionSummary],
+    summaries: Sequence[ListedSummary],
     ids: Mapping[str, str],
     layout: _Layout,
     depths: Mapping[str, int],
@@ -117,7 +117,7 @@ def _fitted_table(
 ) -> list[str] | None:
     """The table in ``layout``, or None when the title would get too little room."""
 
-    def id_cell(summary: SessionSummary) -> str:
+    def id_cell(summary: ListedSummary) -> str:
         shown = ids[summary.id]
         return shown + "..." if not layout.compact and len(shown) < len(summary.id) else shown
 
@@ -162,7 +162,7 @@ def _fitted_table(
 
 
 def _elastic_columns(
-    summaries: Sequence[SessionSummary], extras: frozenset[str]
+    summaries: Sequence[ListedSummary], extras: frozenset[str]
 ) -> list[tuple[str, list[str], int]]:
     """Optional text columns cut with an ellipsis past their limit: model, then tags."""
     elastic = []
@@ -173,7 +173,7 @@ def _elastic_columns(
     return elastic
 
 
-def _title_cell(summary: SessionSummary, depth: int = 0) -> str:
+def _title_cell(summary: ListedSummary, depth: int = 0) -> str:
     """The title (``(untitled)`` when there is none) with markers for damaged, pinned and
     conflicting sessions; a fork shown under its parent is indented with ``└``."""
     cell = "  " * (depth - 1) + "└ " if depth else ""
@@ -188,7 +188,7 @@ def _title_cell(summary: SessionSummary, depth: int = 0) -> str:
 
 def print_sessions(
     stream: TextIO,
-    summaries: Sequence[SessionSummary],
+    summaries: Sequence[ListedSummary],
     *,
     heading: str = "Recent Sessions:",
     wide: bool = False,
@@ -287,34 +287,51 @@ def print_listing(
     defaults to the data folder's; ``stdout`` and ``stderr`` to the process's (the REPL
     passes its own).
     """
-    from opencode.sessions import SessionIndex, SessionStorage
-    from opencode.sessions.listing import ListingQuery, list_page
+    from opencode.sessions.listing import ListingQuery
 
     streams = (
         sys.stdout if stdout is None else stdout,
         sys.stderr if stderr is None else stderr,
     )
-    if storage is None:
-        storage = SessionStorage()
     if query is None:
         query = ListingQuery()
-    from opencode.cli.console import progress_bar
-
-    index = SessionIndex(storage)
-    index.rebuild_progress = progress_bar("Indexing sessions")
-    try:
-        page = list_page(index, query)
-    finally:
-        index.close()
+    page = _quick_page(query) if storage is None and output != "json" else None
+    if page is None:
+        page = _indexed_page(query, storage)
     out = streams[0]
     if output == "json":
-        rows = [_json_row(s, details=details) for s in page.rows]
+        from opencode.sessions.models import SessionSummary
+
+        rows = [_json_row(s, details=details) for s in page.rows if isinstance(s, SessionSummary)]
         out.write(dumps_json(rows) + "\n")
         return
     if output == "ids":
         out.write("".join(f"{printable(s.id)}\n" for s in page.rows))
         return
     _print_table(page, wide=wide, tree=tree, details=details, streams=streams)
+
+
+def _quick_page(query: ListingQuery) -> ListingPage | None:
+    """The page read straight from a fresh index of the data folder (no session layer
+    loaded: ``opencode.sessions.quicklist``), or None."""
+    from opencode.paths import data_root
+    from opencode.sessions.quicklist import quick_page
+
+    return quick_page(os.path.join(data_root(), "sessions"), query)
+
+
+def _indexed_page(query: ListingQuery, storage: SessionStorage | None) -> ListingPage:
+    """The page from ``SessionIndex``, reconciled with the folder (or built) first."""
+    from opencode.cli.console import progress_bar
+    from opencode.sessions import SessionIndex, SessionStorage
+    from opencode.sessions.listing import list_page
+
+    index = SessionIndex(storage if storage is not None else SessionStorage())
+    index.rebuild_progress = progress_bar("Indexing sessions")
+    try:
+        return list_page(index, query)
+    finally:
+        index.close()
 
 
 def listing_conflict(
@@ -359,7 +376,7 @@ def list_command(
     sort name (``updated``, ``title``, ...), ``ascending`` None its natural direction.
     """
     from opencode.paths import project_root
-    from opencode.sessions.index import SORT_ALIASES
+    from opencode.sessions.indexquery import SORT_ALIASES
     from opencode.sessions.listing import DEFAULT_PAGE, ListingQuery
 
     if limit is None:

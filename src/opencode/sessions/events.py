@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
 
 from opencode.logs import get_logger
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     from opencode.sessions.models import Session, SessionMessage
 
 logger = get_logger(__name__)
 
 SESSION_EVENTS: Final = ("session:start", "session:end", "session:message", "session:save")
 
-SessionCallback = Callable[..., Any]
+# What it returns is ignored (``object``: no ``typing`` at start-up for ``Any``).
+SessionCallback = Callable[..., object]
 
 
 class SessionEvents:

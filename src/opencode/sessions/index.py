@@ -30,7 +30,7 @@ from pathlib import Path
 import orjson
 
 from opencode.logs import get_logger
-from opencode.sessions import fts, indexdb
+from opencode.sessions import fts, indexdb, indexquery
 from opencode.sessions.errors import (
     InvalidSessionValueError,
     SessionCorruptedError,
@@ -46,10 +46,18 @@ from opencode.sessions.indexfresh import (
     grown_journals,
     state_mtime,
 )
+from opencode.sessions.indexquery import (
+    SELECT_SUMMARIES,
+    SORT_ALIASES,
+    SORT_FIELDS,
+    filter_clauses,
+    normalize_dir,
+    sort_field,
+    where_clause,
+)
 from opencode.sessions.models import Session, SessionMessage, SessionSummary
 from opencode.sessions.rebuild import FileState, read_all
 from opencode.sessions.storage import SessionStorage
-from opencode.sessions.titles import storable_text
 from opencode.sessions.validate import format_timestamp, parse_timestamp
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -58,24 +66,6 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 
-SORT_COLUMNS: Final = {
-    "active_at": "active_at",
-    "updated_at": "updated_at",
-    "created_at": "created_at",
-    "title": "title_folded",
-    "message_count": "message_count",
-    "total_tokens": "prompt_tokens + completion_tokens",
-}
-SORT_ALIASES: Final = {
-    "active": "active_at",
-    "recent": "active_at",
-    "updated": "active_at",
-    "changed": "updated_at",
-    "created": "created_at",
-    "messages": "message_count",
-    "tokens": "total_tokens",
-}
-SORT_FIELDS: Final = tuple(SORT_COLUMNS)
 REBUILD_BATCH: Final = 500
 # A new index over this many sessions is built in bulk (parallel reads, one search pass).
 BULK_FROM: Final = 200
@@ -83,15 +73,6 @@ BULK_FROM: Final = 200
 ProgressCallback = Callable[[int, int], None]
 _TRACKED_SUFFIXES: Final = frozenset({"json", "jsonl"})
 _LEFTOVER_SUFFIXES: Final = frozenset({"backup", "lock", "owner"})
-
-
-def normalize_dir(path: str | os.PathLike[str]) -> str:
-    """Compare working folders by absolute, normalised path (symlinks left alone)."""
-    text = os.fspath(path)
-    if not text:
-        return ""
-    # Stored folders went through storable_text; compare queries the same way.
-    return storable_text(os.path.abspath(os.path.expanduser(text)))
 
 
 class SessionIndex:
@@ -438,7 +419,7 @@ class SessionIndex:
         return self._tally("sessions")
 
     def _tally(self, name: str) -> int:
-        rows = self._query("SELECT n FROM tallies WHERE name = ?", (name,))
+        rows = self._query(indexquery.TALLY_SQL, (name,))
         return int(rows[0][0]) if rows else 0
 
     def __len__(self) -> int:
@@ -451,7 +432,7 @@ class SessionIndex:
 
     def get(self, session_id: str) -> SessionSummary | None:
         """The summary of ``session_id``, if indexed."""
-        found = self._summaries(f"{_SELECT} WHERE id = ?", (session_id,))
+        found = self._summaries(f"{SELECT_SUMMARIES} WHERE id = ?", (session_id,))
         return found[0] if found else None
 
     def ids(self) -> builtins.list[str]:
@@ -480,28 +461,20 @@ class SessionIndex:
         indexed session shares, so a shown id can always be typed back."""
         shorts = {}
         for sid in session_ids:
-            neighbours = self._query(
-                "SELECT (SELECT max(id) FROM sessions WHERE id < ?),"
-                " (SELECT min(id) FROM sessions WHERE id > ?)",
-                (sid, sid),
-            )
-            length = minimum
-            for other in neighbours[0] if neighbours else ():
-                if other is not None:
-                    length = max(length, _common_prefix(sid, other) + 1)
-            shorts[sid] = sid[:length]
+            neighbours = self._query(indexquery.NEIGHBOURS_SQL, (sid, sid))
+            shorts[sid] = indexquery.short_id(sid, neighbours[0] if neighbours else (), minimum)
         return shorts
 
     def with_title(self, title: str) -> builtins.list[SessionSummary]:
         """Sessions whose title is ``title``, ignoring case, most recently active first."""
         return self._summaries(
-            f"{_SELECT} WHERE title_folded = ? ORDER BY active_at DESC, id DESC",
+            f"{SELECT_SUMMARIES} WHERE title_folded = ? ORDER BY active_at DESC, id DESC",
             (title.casefold(),),
         )
 
     def damaged(self) -> builtins.list[SessionSummary]:
         """Sessions whose files do not load."""
-        return self._summaries(f"{_SELECT} WHERE damaged IS NOT NULL")
+        return self._summaries(f"{SELECT_SUMMARIES} WHERE damaged IS NOT NULL")
 
     def orphans(self) -> builtins.list[str]:
         """Ids with leftover files (journal, backup, lock) but no session file."""
@@ -531,14 +504,9 @@ class SessionIndex:
         ``pinned_first`` pinned sessions come first (the way listings show them; "the
         latest session" never means a pinned one).
         """
-        where, args = _filters(tags, search, working_dir, under_dir, archived)
-        order = _order(sort_by, descending, pinned_first)
-        if limit is not None and limit < 0:
-            raise ValueError("limit must not be negative")
-        if offset < 0:
-            raise ValueError("offset must not be negative")
-        sql = f"{_SELECT}{where} ORDER BY {order} LIMIT ? OFFSET ?"
-        return self._summaries(sql, [*args, -1 if limit is None else limit, offset])
+        filters = where_clause(tags, search, working_dir, under_dir, archived)
+        sql, args = indexquery.list_sql(limit, offset, sort_by, descending, filters, pinned_first)
+        return self._summaries(sql, args)
 
     def count_matching(
         self,
@@ -550,10 +518,11 @@ class SessionIndex:
         archived: bool | None = False,
     ) -> int:
         """How many sessions ``list`` with these filters would return without a limit."""
-        if not (tags or search or working_dir or under_dir) and archived is not True:
-            return self._tally("sessions" if archived is None else "listed")
-        where, args = _filters(tags, search, working_dir, under_dir, archived)
-        rows = self._query(f"SELECT count(*) FROM sessions{where}", args)
+        tally = indexquery.tally_for(tags, search, working_dir, under_dir, archived)
+        if tally is not None:
+            return self._tally(tally)
+        where, args = where_clause(tags, search, working_dir, under_dir, archived)
+        rows = self._query(indexquery.COUNT_SQL + where, args)
         return int(rows[0][0]) if rows else 0
 
     def get_recent(self, count: int = 10) -> builtins.list[SessionSummary]:
@@ -779,24 +748,7 @@ class SessionIndex:
                 indexdb.insert_texts_for_rebuild(db, result.session_id, texts)
 
 
-def _common_prefix(a: str, b: str) -> int:
-    """How many leading characters ``a`` and ``b`` share."""
-    length = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        length += 1
-    return length
-
-
 # -- rows -------------------------------------------------------------------------------------
-
-_SUMMARY_COLUMNS: Final = (
-    "id, title, created_at, updated_at, message_count, prompt_tokens, completion_tokens, tags,"
-    " working_dir, model, active_at, damaged, pinned, archived_at, parent_id, bytes,"
-    " (SELECT json_group_array(file_name) FROM conflicts c WHERE c.session_id = sessions.id)"
-)
-_SELECT: Final = f"SELECT {_SUMMARY_COLUMNS} FROM sessions"
 
 
 def _summary(row: Sequence[Any]) -> SessionSummary:
@@ -902,64 +854,6 @@ def _tool_call_text(call: dict[str, Any]) -> str:
     return " ".join(part for part in (name, arguments) if isinstance(part, str))
 
 
-# -- filters ----------------------------------------------------------------------------------
-
-
-def _filters(
-    tags: Iterable[str] | None,
-    search: str | None,
-    working_dir: str | os.PathLike[str] | None,
-    under_dir: str | os.PathLike[str] | None,
-    archived: bool | None,
-) -> tuple[str, builtins.list[Any]]:
-    clauses, args = filter_clauses(tags, search, working_dir, under_dir)
-    if archived is not None:
-        clauses.append("archived_at IS NOT NULL" if archived else "archived_at IS NULL")
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
-
-
-def filter_clauses(
-    tags: Iterable[str] | None = None,
-    search: str | None = None,
-    working_dir: str | os.PathLike[str] | None = None,
-    under_dir: str | os.PathLike[str] | None = None,
-) -> tuple[builtins.list[str], builtins.list[Any]]:
-    """SQL conditions on a ``sessions`` row, and their arguments."""
-    clauses: builtins.list[str] = []
-    args: builtins.list[Any] = []
-    for tag in dict.fromkeys(t.casefold() for t in tags or ()):
-        clauses.append("EXISTS (SELECT 1 FROM json_each(tags_folded) WHERE value = ?)")
-        args.append(tag)
-    if search:
-        clauses.append("instr(title_folded, ?) > 0")
-        args.append(search.casefold())
-    if working_dir is not None:
-        clauses.append("working_dir = ?")
-        args.append(normalize_dir(working_dir))
-    if under_dir is not None:
-        root = normalize_dir(under_dir).rstrip("/") or "/"
-        clauses.append("(working_dir = ? OR substr(working_dir, 1, ?) = ?)")
-        below = root if root.endswith("/") else root + "/"
-        args += [root, len(below), below]
-    return clauses, args
-
-
-def sort_field(sort_by: str) -> str:
-    """The canonical name of a sort field or alias; ``ValueError`` for an unknown one."""
-    name = SORT_ALIASES.get(sort_by, sort_by)
-    if name not in SORT_COLUMNS:
-        choices = ", ".join(SORT_FIELDS)
-        raise ValueError(f"cannot sort by {sort_by!r}; choose one of {choices}")
-    return name
-
-
-def _order(sort_by: str, descending: bool, pinned_first: bool = False) -> str:
-    field = sort_field(sort_by)
-    direction = "DESC" if descending else "ASC"
-    pinned = "pinned DESC, " if pinned_first else ""
-    return f"{pinned}{SORT_COLUMNS[field]} {direction}, id {direction}"
-
-
 def check_sort_field(sort_by: str) -> None:
     """Raise ``InvalidSessionValueError`` for a sort field ``list`` does not know."""
     try:
@@ -974,6 +868,8 @@ __all__ = [
     "SessionCorruptedError",
     "SessionIndex",
     "file_stat",
+    "filter_clauses",
     "folder_state",
     "normalize_dir",
+    "sort_field",
 ]

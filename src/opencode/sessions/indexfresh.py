@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import time
 
 from opencode.sessions.filenames import JOURNAL_SUFFIX
+from opencode.sessions.indexfile import SCHEMA_VERSION, index_file
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
 RACY_SECONDS: Final = 2.0
 # Even a folder that looks unchanged is compared file by file this often.
 FULL_RECONCILE_SECONDS: Final = 600.0
+# A quick answer never waits on a writer: a busy index goes the usual way, which waits.
+QUICK_TIMEOUT_SECONDS: Final = 0.5
+_INDEX_FILES: Final = ("", "-wal", "-shm", "-journal")
 
 
 def file_stat(path: str | os.PathLike[str]) -> str | None:
@@ -84,3 +89,62 @@ def has_unwarned_damage(db: sqlite3.Connection) -> bool:
         "SELECT 1 FROM sessions WHERE damaged IS NOT NULL AND warned = 0 LIMIT 1"
     ).fetchone()
     return row is not None
+
+
+def open_fresh(storage_dir: str) -> sqlite3.Connection | None:
+    """A read-only connection to the index of ``storage_dir``, inside one read transaction,
+    when the index needs no reconciling and nothing to be warned about; else None (the
+    usual way, ``SessionIndex``, then reconciles, repairs and reports).
+
+    For answers read straight from the index (``quicksearch``, ``quicklist``): it never
+    creates, repairs or waits for anything. The caller closes the connection.
+    """
+    path = index_file(storage_dir)
+    if not _plain_files(path):
+        return None
+    try:
+        db = sqlite3.connect(path, timeout=QUICK_TIMEOUT_SECONDS, isolation_level=None)
+    except sqlite3.Error:
+        return None
+    try:
+        db.execute("PRAGMA query_only = ON")
+        db.execute("PRAGMA trusted_schema = OFF")
+        db.execute("BEGIN")  # one snapshot for the freshness check and every query
+        if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION and _fresh(
+            db, storage_dir
+        ):
+            return db
+    except (sqlite3.Error, ValueError, OverflowError):
+        pass
+    db.close()
+    return None
+
+
+def _plain_files(path: str) -> bool:
+    """The index folder is a folder and the index a regular file, its companions absent or
+    regular files: nothing a link or a FIFO could redirect or block (``indexdb`` repairs them)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(os.path.dirname(path)).st_mode):
+            return False
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+    except OSError:
+        return False
+    for suffix in _INDEX_FILES[1:]:
+        try:
+            if not stat.S_ISREG(os.lstat(path + suffix).st_mode):
+                return False
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+    return True
+
+
+def _fresh(db: sqlite3.Connection, storage_dir: str) -> bool:
+    """As ``SessionIndex`` would find it: nothing to reconcile and nothing to warn about."""
+    return (
+        folder_unchanged(db, folder_state(storage_dir))
+        and not grown_journals(db, storage_dir)
+        and not has_unwarned_damage(db)
+    )

@@ -8,35 +8,135 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
-    from typing import Any, Final
+    from datetime import datetime
+    from typing import Any, Final, Protocol
 
-    from opencode.sessions.index import SessionIndex
-    from opencode.sessions.models import SessionSummary
+    class ListedSummary(Protocol):
+        """What a listing shows of a session: a ``SessionSummary``, or the lighter row
+        ``quicklist`` reads straight from the index."""
+
+        @property
+        def id(self) -> str: ...
+        @property
+        def title(self) -> str: ...
+        @property
+        def message_count(self) -> int: ...
+        @property
+        def total_tokens(self) -> int: ...
+        @property
+        def tags(self) -> list[str]: ...
+        @property
+        def model(self) -> str | None: ...
+        @property
+        def damaged(self) -> str | None: ...
+        @property
+        def pinned(self) -> bool: ...
+        @property
+        def forked_from(self) -> str | None: ...
+        @property
+        def size_bytes(self) -> int: ...
+        @property
+        def conflicts(self) -> list[str]: ...
+        @property
+        def last_active(self) -> datetime: ...
+
+    class ListingSource(Protocol):
+        """Where a listing's rows come from: ``SessionIndex``, or ``quicklist``'s reader."""
+
+        def list(
+            self,
+            limit: int | None = None,
+            offset: int = 0,
+            sort_by: str = "active_at",
+            descending: bool = True,
+            tags: Any = None,
+            search: str | None = None,
+            working_dir: str | os.PathLike[str] | None = None,
+            *,
+            under_dir: str | os.PathLike[str] | None = None,
+            archived: bool | None = False,
+            pinned_first: bool = False,
+        ) -> Sequence[ListedSummary]: ...
+
+        def count_matching(
+            self,
+            tags: Any = None,
+            search: str | None = None,
+            working_dir: str | os.PathLike[str] | None = None,
+            *,
+            under_dir: str | os.PathLike[str] | None = None,
+            archived: bool | None = False,
+        ) -> int: ...
+
+        def short_ids(self, session_ids: Any, minimum: int = 8) -> dict[str, str]: ...
+
 
 # A table shows this many rows unless asked for more; data formats list everything.
 DEFAULT_PAGE: Final = 20
 
 
-@dataclass(frozen=True)
 class ListingQuery:
-    """What to list. ``limit`` None (or 0) means every matching session."""
+    """What to list. ``limit`` None (or 0) means every matching session.
 
-    limit: int | None = DEFAULT_PAGE
-    offset: int = 0
-    sort_by: str = "active_at"
-    descending: bool = True
-    tags: Sequence[str] = ()
-    search: str | None = None
-    working_dir: str | os.PathLike[str] | None = None
-    under_dir: str | os.PathLike[str] | None = None
-    # False: leave archived sessions out; True: only them; None: both.
-    archived: bool | None = False
-    # Pinned sessions first, in the default order (as listings show them).
-    pinned_first: bool = True
+    ``archived``: False leaves archived sessions out, True lists only them, None both.
+    ``pinned_first``: pinned sessions first, in the default order (as listings show them).
+    A plain class, not a dataclass: the quickest listing imports no ``dataclasses``.
+    """
+
+    __slots__ = (
+        "archived",
+        "descending",
+        "limit",
+        "offset",
+        "pinned_first",
+        "search",
+        "sort_by",
+        "tags",
+        "under_dir",
+        "working_dir",
+    )
+
+    def __init__(
+        self,
+        limit: int | None = DEFAULT_PAGE,
+        offset: int = 0,
+        sort_by: str = "active_at",
+        descending: bool = True,
+        tags: Sequence[str] = (),
+        search: str | None = None,
+        working_dir: str | os.PathLike[str] | None = None,
+        under_dir: str | os.PathLike[str] | None = None,
+        archived: bool | None = False,
+        pinned_first: bool = True,
+    ) -> None:
+        self.limit = limit
+        self.offset = offset
+        self.sort_by = sort_by
+        self.descending = descending
+        self.tags = tags
+        self.search = search
+        self.working_dir = working_dir
+        self.under_dir = under_dir
+        self.archived = archived
+        self.pinned_first = pinned_first
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListingQuery):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"ListingQuery({fields})"
 
     @property
     def filtered(self) -> bool:
@@ -46,21 +146,30 @@ class ListingQuery:
     @property
     def by_recency(self) -> bool:
         """True for the default order: most recently active first."""
-        from opencode.sessions.index import sort_field
+        from opencode.sessions.indexquery import sort_field
 
         return sort_field(self.sort_by) == "active_at" and self.descending
 
 
-@dataclass(frozen=True)
 class ListingPage:
     """One page of a listing and where it sits in the whole."""
 
-    rows: list[SessionSummary]
-    total: int
-    offset: int
-    query: ListingQuery = field(default_factory=ListingQuery)
-    # The shortest unambiguous prefix of each row's id (8 characters or more).
-    short_ids: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("offset", "query", "rows", "short_ids", "total")
+
+    def __init__(
+        self,
+        rows: Sequence[ListedSummary],
+        total: int,
+        offset: int,
+        query: ListingQuery | None = None,
+        short_ids: dict[str, str] | None = None,
+    ) -> None:
+        self.rows = list(rows)
+        self.total = total
+        self.offset = offset
+        self.query = ListingQuery() if query is None else query
+        # The shortest unambiguous prefix of each row's id (8 characters or more).
+        self.short_ids = {} if short_ids is None else short_ids
 
     @property
     def is_partial(self) -> bool:
@@ -80,7 +189,7 @@ class ListingPage:
         return f"Showing sessions {offset + 1}-{offset + shown} of {total}; {hint}"
 
 
-def list_page(index: SessionIndex, query: ListingQuery) -> ListingPage:
+def list_page(index: ListingSource, query: ListingQuery) -> ListingPage:
     """The page ``query`` asks for, with the number of sessions matching in all."""
     filters: dict[str, Any] = {
         "tags": list(query.tags) or None,
@@ -105,11 +214,11 @@ def list_page(index: SessionIndex, query: ListingQuery) -> ListingPage:
     return ListingPage(rows, total, query.offset, query, short_ids)
 
 
-def as_tree(rows: Sequence[SessionSummary]) -> list[tuple[int, SessionSummary]]:
+def as_tree(rows: Sequence[ListedSummary]) -> list[tuple[int, ListedSummary]]:
     """``(depth, summary)`` with each fork right under its parent when both are in ``rows``
     (order otherwise kept); a fork whose parent is not there stays where it was."""
     present = {s.id for s in rows}
-    children: dict[str, list[SessionSummary]] = {}
+    children: dict[str, list[ListedSummary]] = {}
     roots = []
     for summary in rows:
         parent = summary.forked_from
@@ -117,10 +226,10 @@ def as_tree(rows: Sequence[SessionSummary]) -> list[tuple[int, SessionSummary]]:
             children.setdefault(parent, []).append(summary)
         else:
             roots.append(summary)
-    result: list[tuple[int, SessionSummary]] = []
+    result: list[tuple[int, ListedSummary]] = []
     seen: set[str] = set()
 
-    def walk(summary: SessionSummary, depth: int) -> None:
+    def walk(summary: ListedSummary, depth: int) -> None:
         if summary.id in seen:
             return
         seen.add(summary.id)

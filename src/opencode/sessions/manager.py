@@ -15,7 +15,6 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import orjson
 
@@ -52,7 +51,10 @@ from opencode.sessions.models import (
 from opencode.sessions.storage import SessionStorage
 from opencode.sessions.validate import check_nesting_on_write, format_timestamp, utc_now
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any, ClassVar, Final
+
     from opencode.sessions.search import SearchHit
     from opencode.sessions.trash import Trash, TrashOutcome
 

@@ -14,22 +14,14 @@ version, a query FTS5 refuses.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 
 from opencode.sessions import fts, indexfresh
 from opencode.sessions.errors import InvalidSessionValueError
-from opencode.sessions.indexfile import SCHEMA_VERSION, index_file
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Final
-
-# A quick answer never waits on a writer: a busy index goes the usual way, which waits.
-QUICK_TIMEOUT_SECONDS: Final = 0.5
-_INDEX_FILES: Final = ("", "-wal", "-shm", "-journal")
 
 
 class QuickHit:
@@ -63,57 +55,20 @@ def search_fresh_index(
         return None
     if limit < 1:
         return None
-    path = index_file(storage_dir)
-    if not _plain_files(path):
+    db = indexfresh.open_fresh(storage_dir)
+    if db is None:
         return None
     try:
-        db = sqlite3.connect(path, timeout=QUICK_TIMEOUT_SECONDS, isolation_level=None)
-    except sqlite3.Error:
-        return None
-    try:
-        return _search(db, storage_dir, match, roles, include_archived, limit)
+        return _search(db, match, include_archived, limit)
     except (sqlite3.Error, ValueError, OverflowError):
         return None
     finally:
         db.close()
 
 
-def _plain_files(path: str) -> bool:
-    """The index folder is a folder and the index a regular file, its companions absent or
-    regular files: nothing a link or a FIFO could redirect or block (``indexdb`` repairs)."""
-    try:
-        if not stat.S_ISDIR(os.lstat(os.path.dirname(path)).st_mode):
-            return False
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return False
-    except OSError:
-        return False
-    for suffix in _INDEX_FILES[1:]:
-        try:
-            if not stat.S_ISREG(os.lstat(path + suffix).st_mode):
-                return False
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return False
-    return True
-
-
 def _search(
-    db: sqlite3.Connection,
-    storage_dir: str,
-    match: str,
-    roles: Sequence[str],
-    include_archived: bool,
-    limit: int,
+    db: sqlite3.Connection, match: str, include_archived: bool, limit: int
 ) -> list[QuickHit] | None:
-    db.execute("PRAGMA query_only = ON")
-    db.execute("PRAGMA trusted_schema = OFF")
-    db.execute("BEGIN")  # one snapshot for the freshness check and every query
-    if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-        return None
-    if not _fresh(db, storage_dir):
-        return None
     where = "" if include_archived else " AND s.archived_at IS NULL"
     best, snippets = fts.ranked_matches(db, match, where=where, args=(), limit=limit)
     sessions = _titles_and_times(db, [session_id for session_id, _, _ in best])
@@ -126,16 +81,6 @@ def _search(
         message_id, role, _, snippet = found
         hits.append(QuickHit(session_id, listed[0], listed[1], message_id, role, snippet))
     return hits
-
-
-def _fresh(db: sqlite3.Connection, storage_dir: str) -> bool:
-    """As ``SessionIndex`` would find it: nothing to reconcile and nothing to warn about."""
-    state = indexfresh.folder_state(storage_dir)
-    return (
-        indexfresh.folder_unchanged(db, state)
-        and not indexfresh.grown_journals(db, storage_dir)
-        and not indexfresh.has_unwarned_damage(db)
-    )
 
 
 def _titles_and_times(db: sqlite3.Connection, session_ids: list[str]) -> dict[str, tuple[str, str]]:

@@ -73,7 +73,7 @@ def search(
     ``since`` keeps messages from then on. Raises ``InvalidSearchQueryError`` for a query
     FTS5 cannot parse and ``InvalidSessionValueError`` for other bad arguments.
     """
-    from opencode.sessions.index import filter_clauses
+    from opencode.sessions.indexquery import filter_clauses
 
     match = match_expression(query, roles)
     if limit < 1:

@@ -171,7 +171,7 @@ def _empty(priced: bool) -> Usage:
 
 
 def _filters(query: StatsQuery) -> tuple[list[str], list[Any]]:
-    from opencode.sessions.index import filter_clauses
+    from opencode.sessions.indexquery import filter_clauses
 
     clauses, args = filter_clauses(under_dir=query.under_dir)
     if query.since is not None:

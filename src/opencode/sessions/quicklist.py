@@ -1,0 +1,141 @@
+"""A listing answered straight from an index that needs no reconciling.
+
+``opencode --list-sessions`` is mostly start-up: the query takes a millisecond or two,
+loading the session layer (its dataclasses and JSON library) tens. When the index is as the
+sessions folder is (``indexfresh.open_fresh``), ``quick_page`` runs the listing policy
+(``listing.list_page``) on a reader that asks the very queries of ``SessionIndex``
+(``indexquery``) of a read-only connection, and returns light rows instead of summaries.
+It imports nothing but the standard library.
+
+Any doubt answers None, and then ``SessionIndex`` does the work as usual: no index yet, a
+changed folder, a grown journal, damage not yet warned about, a busy or damaged database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from opencode.sessions import indexfresh, indexquery
+from opencode.sessions.listing import ListingPage, ListingQuery, list_page
+from opencode.sessions.validate import parse_timestamp
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Sequence
+    from datetime import datetime
+    from typing import Any
+
+
+class ListedSession:
+    """A session as a listing shows it: the fields of ``SessionSummary`` a table uses, read
+    from one row of the index."""
+
+    __slots__ = (
+        "active_at",
+        "completion_tokens",
+        "conflicts",
+        "damaged",
+        "forked_from",
+        "id",
+        "message_count",
+        "model",
+        "pinned",
+        "prompt_tokens",
+        "size_bytes",
+        "tags",
+        "title",
+    )
+
+    def __init__(self, row: Sequence[Any]) -> None:
+        # In ``indexquery.SUMMARY_COLUMNS`` order.
+        (self.id, self.title, _, _, self.message_count, self.prompt_tokens) = row[:6]
+        (self.completion_tokens, tags, _, self.model, self.active_at, self.damaged) = row[6:12]
+        (pinned, _, self.forked_from, self.size_bytes, conflicts) = row[12:]
+        self.pinned = bool(pinned)
+        self.tags: list[str] = _json_list(tags)
+        self.conflicts: list[str] = _json_list(conflicts)
+
+    @property
+    def total_tokens(self) -> int:
+        return int(self.prompt_tokens + self.completion_tokens)
+
+    @property
+    def last_active(self) -> datetime:
+        return parse_timestamp(self.active_at)
+
+
+def _json_list(text: str | None) -> list[str]:
+    """A JSON array of strings as stored (``[]`` mostly: ``json`` is imported only if not)."""
+    if not text or text == "[]":
+        return []
+    import json
+
+    value = json.loads(text)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError("not a list of strings")
+    return value
+
+
+class FreshIndexReader:
+    """``SessionIndex``'s listing queries on a fresh index's read-only connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def list(
+        self,
+        limit: int | None = None,
+        offset: int = 0,
+        sort_by: str = "active_at",
+        descending: bool = True,
+        tags: Iterable[str] | None = None,
+        search: str | None = None,
+        working_dir: str | os.PathLike[str] | None = None,
+        *,
+        under_dir: str | os.PathLike[str] | None = None,
+        archived: bool | None = False,
+        pinned_first: bool = False,
+    ) -> list[ListedSession]:
+        filters = indexquery.where_clause(tags, search, working_dir, under_dir, archived)
+        sql, args = indexquery.list_sql(limit, offset, sort_by, descending, filters, pinned_first)
+        return [ListedSession(row) for row in self.db.execute(sql, args)]
+
+    def count_matching(
+        self,
+        tags: Iterable[str] | None = None,
+        search: str | None = None,
+        working_dir: str | os.PathLike[str] | None = None,
+        *,
+        under_dir: str | os.PathLike[str] | None = None,
+        archived: bool | None = False,
+    ) -> int:
+        tally = indexquery.tally_for(tags, search, working_dir, under_dir, archived)
+        if tally is not None:
+            row = self.db.execute(indexquery.TALLY_SQL, (tally,)).fetchone()
+            return 0 if row is None else int(row[0])
+        where, args = indexquery.where_clause(tags, search, working_dir, under_dir, archived)
+        return int(self.db.execute(indexquery.COUNT_SQL + where, args).fetchone()[0])
+
+    def short_ids(self, session_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
+        shorts = {}
+        for sid in session_ids:
+            neighbours = self.db.execute(indexquery.NEIGHBOURS_SQL, (sid, sid)).fetchone()
+            shorts[sid] = indexquery.short_id(sid, neighbours or (), minimum)
+        return shorts
+
+
+def quick_page(storage_dir: str, query: ListingQuery) -> ListingPage | None:
+    """The page ``list_page`` would give for ``query``, read from a fresh index; None when
+    only ``SessionIndex`` can tell (the index must be reconciled, or a folder compared)."""
+    if query.working_dir is not None or query.under_dir is not None:
+        return None  # comparing folders needs the session layer's text rules
+    db = indexfresh.open_fresh(storage_dir)
+    if db is None:
+        return None
+    try:
+        return list_page(FreshIndexReader(db), query)
+    except (sqlite3.Error, ValueError, TypeError, OverflowError):
+        return None
+    finally:
+        db.close()
