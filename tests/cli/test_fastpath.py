@@ -306,3 +306,44 @@ def answered_from_index_alone(argv: list[str]) -> bool:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout == "True"
+
+
+def _index_sql(statement: str) -> None:
+    """Change the data folder's index behind opencode's back (as a hand edit would)."""
+    import sqlite3
+
+    db = sqlite3.connect(SessionIndex(SessionStorage()).path)
+    with db:
+        db.execute(statement)
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "warning"),
+    [
+        (
+            "UPDATE sessions SET active_at = 'garbage' WHERE title = 'Fix the parser'",
+            "unreadable row",
+        ),
+        ("CREATE INDEX planted ON sessions(model)", "objects opencode did not create"),
+        (
+            "UPDATE sessions SET id = 'ab' || char(0) || 'cd', journal_stat = '1:2:3'"
+            " WHERE title = 'Fix the parser'",
+            None,
+        ),
+    ],
+    ids=["unreadable row", "planted object", "impossible id"],
+)
+@pytest.mark.parametrize(
+    "argv", [["--list-sessions"], ["session", "search", "zanzibar"]], ids=" ".join
+)
+def test_a_hand_edited_index_is_reported_and_healed_never_a_traceback(
+    settled_store: dict[str, str], argv: list[str], change: str, warning: str | None
+) -> None:
+    _index_sql(change)
+    result = run_opencode(*argv, env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    if warning is not None:
+        assert warning in result.stderr
+    assert settled_store["parser"][:8] in result.stdout  # listed and found, as on disk

@@ -148,3 +148,47 @@ def test_an_unreadable_row_is_left_to_the_index(storage: SessionStorage) -> None
         db.execute("UPDATE sessions SET tags = '{not json' WHERE id LIKE '0ab00%'")
     db.close()
     assert quick_page(str(storage.storage_dir), ListingQuery(limit=None)) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE sessions SET active_at = 'garbage' WHERE id LIKE '1ab01%'",
+        "UPDATE sessions SET created_at = 'garbage' WHERE id LIKE '1ab01%'",
+        "UPDATE sessions SET prompt_tokens = 'many' WHERE id LIKE '1ab01%'",
+        "UPDATE sessions SET tags = '" + "[" * 100_000 + "' WHERE id LIKE '1ab01%'",
+    ],
+    ids=["activity", "creation", "tokens", "deep tags"],
+)
+def test_a_row_that_does_not_read_is_left_to_the_index(
+    storage: SessionStorage, change: str
+) -> None:
+    """The index warns about such a row and rebuilds itself; a quick answer must not print
+    it, nor fail while printing it."""
+    db = sqlite3.connect(SessionIndex(storage).path)
+    with db:
+        db.execute(change)
+    db.close()
+    assert quick_page(str(storage.storage_dir), ListingQuery(limit=None)) is None
+
+
+def test_an_index_with_objects_opencode_did_not_make_is_left_to_the_index(
+    storage: SessionStorage,
+) -> None:
+    db = sqlite3.connect(SessionIndex(storage).path)
+    db.execute("CREATE INDEX planted ON sessions(model)")
+    db.close()
+    assert quick_page(str(storage.storage_dir), ListingQuery()) is None
+
+
+def test_an_id_no_file_could_have_sends_the_listing_the_long_way(
+    storage: SessionStorage,
+) -> None:
+    db = sqlite3.connect(SessionIndex(storage).path)
+    with db:
+        db.execute(
+            "UPDATE sessions SET id = 'ab' || char(0) || 'cd', journal_stat = '1:2:3'"
+            " WHERE id LIKE '1ab01%'"
+        )
+    db.close()
+    assert quick_page(str(storage.storage_dir), ListingQuery()) is None

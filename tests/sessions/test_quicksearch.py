@@ -67,8 +67,11 @@ def quick(storage: SessionStorage, query: str, **options: object) -> list[QuickH
     return search_fresh_index(str(storage.storage_dir), query, **options)  # type: ignore[arg-type]
 
 
-def as_rows(hits: list[QuickHit]) -> list[tuple[str, str, str, str, str, str]]:
-    return [(h.session_id, h.title, h.active_at, h.message_id, h.role, h.snippet) for h in hits]
+def as_rows(hits: list[QuickHit]) -> list[tuple[object, ...]]:
+    return [
+        (h.session.id, h.session.title, h.session.last_active, h.message_id, h.role, h.snippet)
+        for h in hits
+    ]
 
 
 @pytest.mark.parametrize(
@@ -92,7 +95,7 @@ def test_a_fresh_index_answers_what_search_answers(
         (
             h.summary.id,
             h.summary.title,
-            h.summary.last_active.isoformat(),
+            h.summary.last_active,
             h.message_id,
             h.role,
             h.snippet,
@@ -100,7 +103,11 @@ def test_a_fresh_index_answers_what_search_answers(
         for h in expected
     ]
     if query == "zanzibar" and not options:
-        assert [h.title for h in hits] == ["Parser", "Lexer", "Tools"]  # the user's words first
+        assert [h.session.title for h in hits] == [
+            "Parser",
+            "Lexer",
+            "Tools",
+        ]  # the user's words first
 
 
 def test_archived_sessions_are_found_only_when_asked(storage: SessionStorage) -> None:
@@ -114,8 +121,8 @@ def test_archived_sessions_are_found_only_when_asked(storage: SessionStorage) ->
     plain = quick(storage, "zanzibar")
     everything = quick(storage, "zanzibar", include_archived=True)
     assert plain is not None and everything is not None
-    assert "Parser" not in [h.title for h in plain]
-    assert "Parser" in [h.title for h in everything]
+    assert "Parser" not in [h.session.title for h in plain]
+    assert "Parser" in [h.session.title for h in everything]
 
 
 def test_a_session_added_behind_the_index_s_back_sends_search_the_long_way(

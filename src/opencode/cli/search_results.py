@@ -99,10 +99,8 @@ def _line(hit: SearchHit) -> HitLine:
 
 
 def _quick_line(hit: QuickHit) -> HitLine:
-    from opencode.sessions.validate import parse_timestamp
-
-    at = parse_timestamp(hit.active_at)
-    return (hit.session_id, hit.title, at, hit.role, hit.snippet)
+    session = hit.session
+    return (session.id, session.title, session.last_active, hit.role, hit.snippet)
 
 
 def hit_dict(hit: SearchHit) -> dict[str, object]:

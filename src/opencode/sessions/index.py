@@ -174,7 +174,7 @@ class SessionIndex:
                 for sid in gone:
                     # Checked again under the write lock: a session created after the scan
                     # has its file before its row, and its writer keeps that row.
-                    if not self.storage.exists(sid):
+                    if not is_valid_session_id(sid) or not self.storage.exists(sid):
                         indexdb.delete_session(db, sid)
         self._index_files(db, changed, on_disk)
         with self._writing(db):
@@ -199,7 +199,10 @@ class SessionIndex:
     def _reconcile_journals(self, db: sqlite3.Connection) -> None:
         """The folder is as last seen: only journals of open sessions may have grown."""
         stale = grown_journals(db, self.storage.storage_dir)
-        if stale:
+        foreign = [sid for sid in stale if not is_valid_session_id(sid)]
+        if foreign:  # rows no file could have (a hand-edited index): a full look drops them
+            self._reconcile_folder(db, folder_state(self.storage.storage_dir))
+        elif stale:
             self._index_files(db, stale, None)
 
     def _scan_folder(self) -> tuple[dict[str, FileState], set[str]]:

@@ -22,7 +22,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from opencode.sessions.indexfile import FILE_PREFIX, FILE_SUFFIX, INDEX_FOLDER, SCHEMA_VERSION
+from opencode.sessions.indexfile import (
+    FILE_PREFIX,
+    FILE_SUFFIX,
+    INDEX_FOLDER,
+    OBJECTS_BEFORE_TALLIES,
+    OBJECTS_BEFORE_TITLES,
+    SCHEMA_OBJECTS,
+    SCHEMA_VERSION,
+    schema_objects,
+)
 from opencode.sessions.indexfresh import get_state
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -121,38 +130,11 @@ _TALLIES: Final = (
 _TITLES: Final = (
     "CREATE INDEX sessions_titles ON sessions(title_folded) WHERE archived_at IS NULL",
 )
-# What a healthy index file holds besides our own objects (FTS5 shadow tables).
-_FTS_SHADOW: Final = frozenset(
-    f"message_search_{part}" for part in ("data", "idx", "docsize", "config")
-)
-_OBJECTS_BEFORE_TALLIES: Final = frozenset(
-    {("table", name) for name in ("sessions", "message_text", "state", "orphans", "conflicts")}
-    | {("table", "message_search")}
-    | {("table", name) for name in _FTS_SHADOW}
-    | {
-        ("index", name)
-        for name in (
-            "sessions_by_activity",
-            "sessions_listed",
-            "sessions_recent",
-            "sessions_with_journal",
-            "sessions_unwarned",
-            "message_text_by_session",
-        )
-    }
-)
-_OBJECTS_BEFORE_TITLES: Final = _OBJECTS_BEFORE_TALLIES | {
-    ("table", "tallies"),
-    ("trigger", "sessions_tally_insert"),
-    ("trigger", "sessions_tally_delete"),
-    ("trigger", "sessions_tally_archive"),
-}
-_OBJECTS: Final = _OBJECTS_BEFORE_TITLES | {("index", "sessions_titles")}
 # Indexes of this schema version made by older releases, and the statements that bring each
 # up to date in place (a few counts and one small index, not a rebuild).
 _UPGRADES: Final = (
-    (_OBJECTS_BEFORE_TALLIES, (*_TALLIES, *_TITLES)),
-    (_OBJECTS_BEFORE_TITLES, _TITLES),
+    (OBJECTS_BEFORE_TALLIES, (*_TALLIES, *_TITLES)),
+    (OBJECTS_BEFORE_TITLES, _TITLES),
 )
 
 SESSION_COLUMNS: Final = (
@@ -354,23 +336,15 @@ def _check_schema(db: sqlite3.Connection) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version != SCHEMA_VERSION:
         raise IndexUnusableError(f"index schema version {version}, expected {SCHEMA_VERSION}")
-    found = _objects(db)
+    found = schema_objects(db)
     for before, statements in _UPGRADES:
         if found == before:
             _upgrade(db, before, statements)
-            found = _objects(db)
-    if found != _OBJECTS or not _triggers_are_ours(db):
+            found = schema_objects(db)
+    if found != SCHEMA_OBJECTS or not _triggers_are_ours(db):
         raise IndexUnusableError("the index holds objects opencode did not create")
     # No integrity scan here (it reads the whole file: seconds at 100,000 sessions); a
     # damaged page surfaces as sqlite3.DatabaseError on use, and the index is rebuilt then.
-
-
-def _objects(db: sqlite3.Connection) -> set[tuple[str, str]]:
-    return {
-        (kind, name)
-        for kind, name in db.execute("SELECT type, name FROM sqlite_master")
-        if not name.startswith("sqlite_autoindex_")
-    }
 
 
 def _triggers_are_ours(db: sqlite3.Connection) -> bool:
@@ -385,7 +359,7 @@ def _upgrade(
 ) -> None:
     """Bring an index made by an older release up to date in place."""
     with transaction(db):
-        if _objects(db) == before:  # else another process did it first
+        if schema_objects(db) == before:  # else another process did it first
             for statement in statements:
                 db.execute(statement)
 

@@ -1,4 +1,4 @@
-"""Where the index database is, and the one query TAB completion asks of it.
+"""Where the index database is, what it holds, and the one query TAB completion asks of it.
 
 TAB completion runs ``opencode`` on every key press, so this module imports nothing but
 ``os`` and ``sqlite3``; ``indexdb`` (everything else about the index) builds on it.
@@ -17,6 +17,44 @@ SCHEMA_VERSION: Final = 1
 INDEX_FOLDER: Final = ".index"
 FILE_PREFIX: Final = "index-v"
 FILE_SUFFIX: Final = ".db"
+
+# What a healthy index file holds besides our own objects (FTS5 shadow tables).
+FTS_SHADOW: Final = frozenset(
+    f"message_search_{part}" for part in ("data", "idx", "docsize", "config")
+)
+OBJECTS_BEFORE_TALLIES: Final = frozenset(
+    {("table", name) for name in ("sessions", "message_text", "state", "orphans", "conflicts")}
+    | {("table", "message_search")}
+    | {("table", name) for name in FTS_SHADOW}
+    | {
+        ("index", name)
+        for name in (
+            "sessions_by_activity",
+            "sessions_listed",
+            "sessions_recent",
+            "sessions_with_journal",
+            "sessions_unwarned",
+            "message_text_by_session",
+        )
+    }
+)
+OBJECTS_BEFORE_TITLES: Final = OBJECTS_BEFORE_TALLIES | {
+    ("table", "tallies"),
+    ("trigger", "sessions_tally_insert"),
+    ("trigger", "sessions_tally_delete"),
+    ("trigger", "sessions_tally_archive"),
+}
+SCHEMA_OBJECTS: Final = OBJECTS_BEFORE_TITLES | {("index", "sessions_titles")}
+
+
+def schema_objects(db: sqlite3.Connection) -> set[tuple[str, str]]:
+    """``(type, name)`` of every table, index and trigger in the file (SQLite's own
+    automatic indexes left out): ``SCHEMA_OBJECTS`` in a file opencode made."""
+    return {
+        (kind, name)
+        for kind, name in db.execute("SELECT type, name FROM sqlite_master")
+        if not name.startswith("sqlite_autoindex_")
+    }
 
 
 def index_file(storage_dir: str) -> str:

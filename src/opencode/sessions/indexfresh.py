@@ -17,7 +17,8 @@ import stat
 import time
 
 from opencode.sessions.filenames import JOURNAL_SUFFIX
-from opencode.sessions.indexfile import SCHEMA_VERSION, index_file
+from opencode.sessions.ids import is_valid_session_id
+from opencode.sessions.indexfile import SCHEMA_OBJECTS, SCHEMA_VERSION, index_file, schema_objects
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -73,13 +74,16 @@ def folder_unchanged(db: sqlite3.Connection, state: str | None) -> bool:
 
 
 def grown_journals(db: sqlite3.Connection, storage_dir: str | os.PathLike[str]) -> list[str]:
-    """Ids of the sessions whose journal is not as their row says (appended to since)."""
+    """Ids of the sessions whose journal is not as their row says (appended to since).
+    A row with an id no file could have (a hand-edited index) counts as grown, so the
+    reader that re-reads it is the one that reports it."""
     folder = os.fspath(storage_dir)
     rows = db.execute("SELECT id, journal_stat FROM sessions WHERE journal_stat IS NOT NULL")
     return [
         session_id
         for session_id, recorded in rows.fetchall()
-        if file_stat(os.path.join(folder, session_id + JOURNAL_SUFFIX)) != recorded
+        if not is_valid_session_id(session_id)
+        or file_stat(os.path.join(folder, session_id + JOURNAL_SUFFIX)) != recorded
     ]
 
 
@@ -110,11 +114,9 @@ def open_fresh(storage_dir: str) -> sqlite3.Connection | None:
         db.execute("PRAGMA query_only = ON")
         db.execute("PRAGMA trusted_schema = OFF")
         db.execute("BEGIN")  # one snapshot for the freshness check and every query
-        if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION and _fresh(
-            db, storage_dir
-        ):
+        if _ours(db) and _fresh(db, storage_dir):
             return db
-    except (sqlite3.Error, ValueError, OverflowError):
+    except (sqlite3.Error, ValueError, OverflowError, RecursionError):
         pass
     db.close()
     return None
@@ -139,6 +141,13 @@ def _plain_files(path: str) -> bool:
         except OSError:
             return False
     return True
+
+
+def _ours(db: sqlite3.Connection) -> bool:
+    """This schema version, holding exactly the objects opencode makes (anything else is
+    for ``indexdb`` to upgrade, or to report and rebuild)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    return bool(version == SCHEMA_VERSION and schema_objects(db) == SCHEMA_OBJECTS)
 
 
 def _fresh(db: sqlite3.Connection, storage_dir: str) -> bool:

@@ -32,37 +32,38 @@ class ListedSession:
     from one row of the index."""
 
     __slots__ = (
-        "active_at",
-        "completion_tokens",
         "conflicts",
         "damaged",
         "forked_from",
         "id",
+        "last_active",
         "message_count",
         "model",
         "pinned",
-        "prompt_tokens",
         "size_bytes",
         "tags",
         "title",
+        "total_tokens",
     )
 
     def __init__(self, row: Sequence[Any]) -> None:
+        """Every field read and checked here, as ``SessionIndex`` checks a row: a row that
+        does not read makes ``quick_page`` give up (and the index rebuild itself)."""
         # In ``indexquery.SUMMARY_COLUMNS`` order.
-        (self.id, self.title, _, _, self.message_count, self.prompt_tokens) = row[:6]
-        (self.completion_tokens, tags, _, self.model, self.active_at, self.damaged) = row[6:12]
-        (pinned, _, self.forked_from, self.size_bytes, conflicts) = row[12:]
+        (self.id, self.title, created, updated, self.message_count, prompt) = row[:6]
+        (completion, tags, _, self.model, active, self.damaged) = row[6:12]
+        (pinned, archived, self.forked_from, self.size_bytes, conflicts) = row[12:]
+        texts = (self.id, self.title)
+        counts = (self.message_count, prompt, completion, self.size_bytes)
+        if not all(type(v) is str for v in texts) or not all(type(v) is int for v in counts):
+            raise TypeError("a summary row of the wrong types")
+        for when in (created, updated) if archived is None else (created, updated, archived):
+            parse_timestamp(when)
+        self.last_active: datetime = parse_timestamp(active)
+        self.total_tokens: int = prompt + completion
         self.pinned = bool(pinned)
         self.tags: list[str] = _json_list(tags)
         self.conflicts: list[str] = _json_list(conflicts)
-
-    @property
-    def total_tokens(self) -> int:
-        return int(self.prompt_tokens + self.completion_tokens)
-
-    @property
-    def last_active(self) -> datetime:
-        return parse_timestamp(self.active_at)
 
 
 def _json_list(text: str | None) -> list[str]:
@@ -135,7 +136,7 @@ def quick_page(storage_dir: str, query: ListingQuery) -> ListingPage | None:
         return None
     try:
         return list_page(FreshIndexReader(db), query)
-    except (sqlite3.Error, ValueError, TypeError, OverflowError):
+    except (sqlite3.Error, ValueError, TypeError, OverflowError, RecursionError):
         return None
     finally:
         db.close()

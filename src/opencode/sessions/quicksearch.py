@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from opencode.sessions import fts, indexfresh
+from opencode.sessions import fts, indexfresh, indexquery
 from opencode.sessions.errors import InvalidSessionValueError
+from opencode.sessions.quicklist import ListedSession
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -25,16 +26,12 @@ if TYPE_CHECKING:
 
 
 class QuickHit:
-    """A session that matched: its id, title and last activity, and its best message."""
+    """A session that matched (as a listing shows it), and its best message."""
 
-    __slots__ = ("active_at", "message_id", "role", "session_id", "snippet", "title")
+    __slots__ = ("message_id", "role", "session", "snippet")
 
-    def __init__(
-        self, session_id: str, title: str, active_at: str, message_id: str, role: str, snippet: str
-    ) -> None:
-        self.session_id = session_id
-        self.title = title
-        self.active_at = active_at  # ISO-8601, as stored
+    def __init__(self, session: ListedSession, message_id: str, role: str, snippet: str) -> None:
+        self.session = session
         self.message_id = message_id
         self.role = role
         self.snippet = snippet
@@ -60,8 +57,8 @@ def search_fresh_index(
         return None
     try:
         return _search(db, match, include_archived, limit)
-    except (sqlite3.Error, ValueError, OverflowError):
-        return None
+    except (sqlite3.Error, ValueError, TypeError, OverflowError, RecursionError):
+        return None  # a row that does not read: ``search`` reports it and rebuilds
     finally:
         db.close()
 
@@ -71,7 +68,7 @@ def _search(
 ) -> list[QuickHit] | None:
     where = "" if include_archived else " AND s.archived_at IS NULL"
     best, snippets = fts.ranked_matches(db, match, where=where, args=(), limit=limit)
-    sessions = _titles_and_times(db, [session_id for session_id, _, _ in best])
+    sessions = _sessions(db, [session_id for session_id, _, _ in best])
     hits = []
     for session_id, rowid, _ in best:
         found = snippets.get(rowid)
@@ -79,15 +76,14 @@ def _search(
         if found is None or listed is None:
             return None
         message_id, role, _, snippet = found
-        hits.append(QuickHit(session_id, listed[0], listed[1], message_id, role, snippet))
+        hits.append(QuickHit(listed, message_id, role, snippet))
     return hits
 
 
-def _titles_and_times(db: sqlite3.Connection, session_ids: list[str]) -> dict[str, tuple[str, str]]:
+def _sessions(db: sqlite3.Connection, session_ids: list[str]) -> dict[str, ListedSession]:
+    """The summary rows of ``session_ids``, each read and checked."""
     if not session_ids:
         return {}
     marks = ", ".join("?" * len(session_ids))
-    rows = db.execute(
-        f"SELECT id, title, active_at FROM sessions WHERE id IN ({marks})", session_ids
-    )
-    return {session_id: (title, active_at) for session_id, title, active_at in rows}
+    sql = f"{indexquery.SELECT_SUMMARIES} WHERE id IN ({marks})"
+    return {row[0]: ListedSession(row) for row in db.execute(sql, session_ids)}
