@@ -157,8 +157,11 @@ def test_an_unreadable_row_is_left_to_the_index(storage: SessionStorage) -> None
         "UPDATE sessions SET created_at = 'garbage' WHERE id LIKE '1ab01%'",
         "UPDATE sessions SET prompt_tokens = 'many' WHERE id LIKE '1ab01%'",
         "UPDATE sessions SET tags = '" + "[" * 100_000 + "' WHERE id LIKE '1ab01%'",
+        "UPDATE sessions SET tags = '\"bug\"' WHERE id LIKE '1ab01%'",
+        "UPDATE sessions SET tags = '[1]' WHERE id LIKE '1ab01%'",
+        "UPDATE sessions SET tags = '[\"bug\"' WHERE id LIKE '1ab01%'",
     ],
-    ids=["activity", "creation", "tokens", "deep tags"],
+    ids=["activity", "creation", "tokens", "deep tags", "not a list", "a number", "cut"],
 )
 def test_a_row_that_does_not_read_is_left_to_the_index(
     storage: SessionStorage, change: str

@@ -46,9 +46,10 @@ class ListedSession:
         "total_tokens",
     )
 
-    def __init__(self, row: Sequence[Any]) -> None:
+    def __init__(self, row: Sequence[Any], db: sqlite3.Connection) -> None:
         """Every field read and checked here, as ``SessionIndex`` checks a row: a row that
-        does not read makes ``quick_page`` give up (and the index rebuild itself)."""
+        does not read makes ``quick_page`` give up (and the index rebuild itself). ``db``
+        decodes the JSON lists."""
         # In ``indexquery.SUMMARY_COLUMNS`` order.
         (self.id, self.title, created, updated, self.message_count, prompt) = row[:6]
         (completion, tags, _, self.model, active, self.damaged) = row[6:12]
@@ -62,20 +63,22 @@ class ListedSession:
         self.last_active: datetime = parse_timestamp(active)
         self.total_tokens: int = prompt + completion
         self.pinned = bool(pinned)
-        self.tags: list[str] = _json_list(tags)
-        self.conflicts: list[str] = _json_list(conflicts)
+        self.tags: list[str] = _strings(db, tags)
+        self.conflicts: list[str] = _strings(db, conflicts)
 
 
-def _json_list(text: str | None) -> list[str]:
-    """A JSON array of strings as stored (``[]`` mostly: ``json`` is imported only if not)."""
+def _strings(db: sqlite3.Connection, text: str | None) -> list[str]:
+    """A JSON array of strings as stored, decoded by SQLite (``[]`` mostly; the ``json``
+    module would cost a listing 3 ms to import). ``ValueError`` or ``sqlite3.Error`` for
+    anything else."""
     if not text or text == "[]":
         return []
-    import json
-
-    value = json.loads(text)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+    if db.execute("SELECT json_type(?)", (text,)).fetchone()[0] != "array":
+        raise ValueError("not a JSON array")
+    items = db.execute("SELECT type, value FROM json_each(?) ORDER BY key", (text,)).fetchall()
+    if any(kind != "text" for kind, _ in items):
         raise ValueError("not a list of strings")
-    return value
+    return [value for _, value in items]
 
 
 class FreshIndexReader:
@@ -100,7 +103,7 @@ class FreshIndexReader:
     ) -> list[ListedSession]:
         filters = indexquery.where_clause(tags, search, working_dir, under_dir, archived)
         sql, args = indexquery.list_sql(limit, offset, sort_by, descending, filters, pinned_first)
-        return [ListedSession(row) for row in self.db.execute(sql, args)]
+        return [ListedSession(row, self.db) for row in self.db.execute(sql, args).fetchall()]
 
     def count_matching(
         self,

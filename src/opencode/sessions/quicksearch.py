@@ -86,4 +86,4 @@ def _sessions(db: sqlite3.Connection, session_ids: list[str]) -> dict[str, Liste
         return {}
     marks = ", ".join("?" * len(session_ids))
     sql = f"{indexquery.SELECT_SUMMARIES} WHERE id IN ({marks})"
-    return {row[0]: ListedSession(row) for row in db.execute(sql, session_ids)}
+    return {row[0]: ListedSession(row, db) for row in db.execute(sql, session_ids).fetchall()}
