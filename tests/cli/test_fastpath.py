@@ -326,16 +326,19 @@ def _index_sql(statement: str) -> None:
             "unreadable row",
         ),
         ("CREATE INDEX planted ON sessions(model)", "objects opencode did not create"),
+        ("UPDATE sessions SET tags = '[1]' WHERE title = 'Fix the parser'", "unreadable row"),
         (
             "UPDATE sessions SET id = 'ab' || char(0) || 'cd', journal_stat = '1:2:3'"
             " WHERE title = 'Fix the parser'",
             None,
         ),
     ],
-    ids=["unreadable row", "planted object", "impossible id"],
+    ids=["unreadable row", "planted object", "tags not strings", "impossible id"],
 )
 @pytest.mark.parametrize(
-    "argv", [["--list-sessions"], ["session", "search", "zanzibar"]], ids=" ".join
+    "argv",
+    [["--list-sessions"], ["session", "list"], ["session", "search", "zanzibar"]],
+    ids=" ".join,
 )
 def test_a_hand_edited_index_is_reported_and_healed_never_a_traceback(
     settled_store: dict[str, str], argv: list[str], change: str, warning: str | None

@@ -764,7 +764,7 @@ def _summary(row: Sequence[Any]) -> SessionSummary:
         updated_at=parse_timestamp(updated),
         message_count=count,
         total_tokens=prompt + completion,
-        tags=orjson.loads(tags),
+        tags=_strings(tags),
         working_dir=working_dir,
         model=model,
         active_at=parse_timestamp(active),
@@ -775,8 +775,17 @@ def _summary(row: Sequence[Any]) -> SessionSummary:
         prompt_tokens=prompt,
         completion_tokens=completion,
         size_bytes=size,
-        conflicts=orjson.loads(conflicts) if conflicts and conflicts != "[]" else [],
+        conflicts=_strings(conflicts) if conflicts and conflicts != "[]" else [],
     )
+
+
+def _strings(text: str) -> list[str]:
+    """A stored JSON list of strings; ``ValueError`` for anything else (a hand-edited row),
+    which makes the index rebuild itself rather than fail while printing it."""
+    value = orjson.loads(text)
+    if type(value) is not list or not all(type(item) is str for item in value):
+        raise ValueError("not a list of strings")
+    return value
 
 
 def index_row(
