@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -68,3 +68,27 @@ def _collect_if_files_pile_up() -> None:
 def data_dir(tmp_path: Path) -> Path:
     """The data root the isolated environment points at."""
     return Path(os.environ["OPENCODE_DATA_DIR"])
+
+
+@pytest.fixture
+def settle_index() -> Callable[..., None]:
+    """``settle(storage=None)``: the sessions folder (default: the data folder's) as it is a
+    while after its last change, and the index recording that, as a reader does once the
+    change is old enough to trust. The index then needs no reconciling, and listings and
+    searches are answered from it alone."""
+
+    def settle(storage: object = None) -> None:
+        import time
+
+        from opencode.sessions import SessionIndex, SessionStorage
+        from opencode.sessions.indexfresh import RACY_SECONDS
+
+        index = SessionIndex(storage if isinstance(storage, SessionStorage) else SessionStorage())
+        index.count()  # makes the index (its folder is a change of the sessions folder)
+        past = time.time() - 10 * RACY_SECONDS
+        os.utime(index.storage.storage_dir, (past, past))
+        index.refresh()
+        index.count()
+        index.close()
+
+    return settle

@@ -4,10 +4,9 @@ as the Typer commands do (same output, same exit code, same effect)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from cli_helpers import CliRunnerHelper, ago, make_session, modules_loaded_by, r
 
 from opencode.cli.fastpath import FLAG, MANY, VALUE, fast_action, read_options
 from opencode.sessions import SessionIndex, SessionManager, SessionStorage
-from opencode.sessions.indexfresh import RACY_SECONDS
 
 
 @pytest.mark.parametrize(
@@ -210,16 +208,10 @@ def test_search_hits_are_styled_on_a_terminal_and_cut_to_its_width(
 
 
 @pytest.fixture
-def settled_store(store: dict[str, str]) -> dict[str, str]:
+def settled_store(store: dict[str, str], settle_index: Callable[..., None]) -> dict[str, str]:
     """The store as it is a while after its last change, with the index recording that:
-    a search then needs no reconciling and is answered from the index alone."""
-    index = SessionIndex(SessionStorage())
-    index.count()  # makes the index (its folder is a change of the sessions folder)
-    past = time.time() - 10 * RACY_SECONDS
-    os.utime(index.storage.storage_dir, (past, past))
-    index.refresh()
-    index.count()
-    index.close()
+    a listing or a search then needs no reconciling and is answered from the index alone."""
+    settle_index()
     return store
 
 

@@ -4,35 +4,22 @@ might not be as the folder is."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from opencode.sessions import Session, SessionIndex, SessionManager, SessionStorage
-from opencode.sessions.indexfresh import RACY_SECONDS
 from opencode.sessions.listing import ListingPage, ListingQuery, list_page
 from opencode.sessions.quicklist import quick_page
 
 BASE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
-def settle(storage: SessionStorage) -> None:
-    """The folder's last change made old enough to trust, and recorded by a reconcile."""
-    index = SessionIndex(storage)
-    index.count()  # makes the index (its folder is a change of the sessions folder)
-    past = time.time() - 10 * RACY_SECONDS
-    os.utime(storage.storage_dir, (past, past))
-    index.refresh()
-    index.count()
-    index.close()
-
-
 @pytest.fixture
-def storage(tmp_path: Path) -> SessionStorage:
+def storage(tmp_path: Path, settle_index: Callable[..., None]) -> SessionStorage:
     storage = SessionStorage(tmp_path / "sessions")
     for n in range(30):
         start = BASE + timedelta(hours=n)
@@ -53,7 +40,7 @@ def storage(tmp_path: Path) -> SessionStorage:
     index = SessionIndex(storage)
     index.count()  # tells of the damage once
     index.close()
-    settle(storage)
+    settle_index(storage)
     return storage
 
 

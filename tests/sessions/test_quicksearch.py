@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from opencode.sessions import Session, SessionIndex, SessionMessage, SessionStorage
-from opencode.sessions.indexfresh import RACY_SECONDS
 from opencode.sessions.quicksearch import QuickHit, search_fresh_index
 from opencode.sessions.search import search
 
@@ -40,26 +39,14 @@ def seed(storage: SessionStorage, title: str, *said: tuple[str, str], hours: int
     return session
 
 
-def settle(storage: SessionStorage) -> None:
-    """Make the folder's last change old enough to trust (as it is a few seconds after any
-    real change) and let a reader reconcile, which records the folder as seen."""
-    index = SessionIndex(storage)
-    index.count()  # makes the index (its folder is a change of the sessions folder)
-    past = time.time() - 10 * RACY_SECONDS
-    os.utime(storage.storage_dir, (past, past))
-    index.refresh()
-    index.count()
-    index.close()
-
-
 @pytest.fixture
-def storage(tmp_path: Path) -> SessionStorage:
+def storage(tmp_path: Path, settle_index: Callable[..., None]) -> SessionStorage:
     storage = SessionStorage(tmp_path / "sessions")
     seed(storage, "Parser", ("user", "the zanzibar parser fails"), ("assistant", "see line 3"))
     seed(storage, "Lexer", ("user", "tidy"), ("assistant", "zanzibar done"), hours=1)
     seed(storage, "Tools", ("user", "run it"), ("tool", "zanzibar output"), hours=2)
     seed(storage, "Other", ("user", "nothing to see"), hours=3)
-    settle(storage)
+    settle_index(storage)
     return storage
 
 
@@ -110,14 +97,16 @@ def test_a_fresh_index_answers_what_search_answers(
         ]  # the user's words first
 
 
-def test_archived_sessions_are_found_only_when_asked(storage: SessionStorage) -> None:
+def test_archived_sessions_are_found_only_when_asked(
+    storage: SessionStorage, settle_index: Callable[..., None]
+) -> None:
     from opencode.sessions import SessionManager
 
     manager = SessionManager(storage, auto_save_interval=0, fire_shell_hooks=False)
     parser = next(s for s in manager.list_sessions() if s.title == "Parser")
     manager.archive(parser.id)
     manager.close()
-    settle(storage)
+    settle_index(storage)
     plain = quick(storage, "zanzibar")
     everything = quick(storage, "zanzibar", include_archived=True)
     assert plain is not None and everything is not None
@@ -136,14 +125,14 @@ def test_a_session_added_behind_the_index_s_back_sends_search_the_long_way(
 
 
 def test_a_journal_grown_behind_the_index_s_back_sends_search_the_long_way(
-    storage: SessionStorage,
+    storage: SessionStorage, settle_index: Callable[..., None]
 ) -> None:
     from opencode.sessions import SessionManager
 
     manager = SessionManager(storage, auto_save_interval=0, fire_shell_hooks=False)
     session = manager.create(title="Open")
     manager.add_message("user", "first words")
-    settle(storage)
+    settle_index(storage)
     assert quick(storage, "first") is not None  # the writer keeps its row as its journal is
     journal = storage.get_journal_path(session.id)
     assert journal.exists()
