@@ -521,11 +521,7 @@ class SessionIndex:
         archived: bool | None = False,
     ) -> int:
         """How many sessions ``list`` with these filters would return without a limit."""
-        tally = indexquery.tally_for(tags, search, working_dir, under_dir, archived)
-        if tally is not None:
-            return self._tally(tally)
-        where, args = where_clause(tags, search, working_dir, under_dir, archived)
-        rows = self._query(indexquery.COUNT_SQL + where, args)
+        rows = self._query(*indexquery.count_sql(tags, search, working_dir, under_dir, archived))
         return int(rows[0][0]) if rows else 0
 
     def get_recent(self, count: int = 10) -> builtins.list[SessionSummary]:

@@ -134,18 +134,19 @@ def list_sql(
     return sql, [*args, -1 if limit is None else limit, offset]
 
 
-def tally_for(
+def count_sql(
     tags: Iterable[str] | None,
     search: str | None,
     working_dir: str | os.PathLike[str] | None,
     under_dir: str | os.PathLike[str] | None,
     archived: bool | None,
-) -> str | None:
-    """The kept tally that answers an unfiltered count (``sessions`` or ``listed``), or
-    None when the rows must be counted."""
-    if tags or search or working_dir or under_dir or archived is True:
-        return None
-    return "sessions" if archived is None else "listed"
+) -> tuple[str, list[Any]]:
+    """The query of how many sessions a listing's filters keep: a kept tally (``sessions``
+    or ``listed``) when nothing is filtered, else a count of the rows. One row, one value."""
+    if not (tags or search or working_dir or under_dir) and archived is not True:
+        return TALLY_SQL, ["sessions" if archived is None else "listed"]
+    where, args = where_clause(tags, search, working_dir, under_dir, archived)
+    return COUNT_SQL + where, args
 
 
 TALLY_SQL: Final = "SELECT n FROM tallies WHERE name = ?"

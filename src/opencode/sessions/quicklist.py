@@ -114,12 +114,9 @@ class FreshIndexReader:
         under_dir: str | os.PathLike[str] | None = None,
         archived: bool | None = False,
     ) -> int:
-        tally = indexquery.tally_for(tags, search, working_dir, under_dir, archived)
-        if tally is not None:
-            row = self.db.execute(indexquery.TALLY_SQL, (tally,)).fetchone()
-            return 0 if row is None else int(row[0])
-        where, args = indexquery.where_clause(tags, search, working_dir, under_dir, archived)
-        return int(self.db.execute(indexquery.COUNT_SQL + where, args).fetchone()[0])
+        sql, args = indexquery.count_sql(tags, search, working_dir, under_dir, archived)
+        row = self.db.execute(sql, args).fetchone()
+        return 0 if row is None else int(row[0])
 
     def short_ids(self, session_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
         shorts = {}
